@@ -355,6 +355,10 @@ public final class OnnxModelIO {
    * than {@code externalDataThresholdBytes} bytes into the external data file
    * {@code <out file name>.data} beside it (location relative, offsets aligned to 4096 bytes).
    * A negative threshold means "inline, unless the 2 GB limit forces external data".
+   *
+   * <p>The data file is written to a temporary file and renamed into place before the model file
+   * is. When no tensor goes external, no data file is written and an older {@code .data} file
+   * from a previous save is left alone (the new model does not refer to it).
    */
   public static void save(ModelProto model, Path out, long externalDataThresholdBytes) {
     save(model, out, externalDataThresholdBytes, PROTOBUF_LIMIT_BYTES);
