@@ -125,6 +125,21 @@ public final class RangeEstimator {
       double maxAbs = Math.max(Math.abs(s.min()), Math.abs(s.max()));
       return Math.min(nb * w, maxAbs);
     }
+    double[] kl = entropyDivergences(h, nb, q);
+    int bestI = q;
+    for (int i = q + 1; i <= nb; i++) {
+      if (kl[i] < kl[bestI]) { // strict: ties keep the smallest i
+        bestI = i;
+      }
+    }
+    return bestI * w;
+  }
+
+  /**
+   * KL(P || Q) for every candidate i in [q, nb] (index i of the result; other entries NaN) over
+   * bin counts {@code h} (zeros in bin 0) whose last non-empty bin is nb - 1.
+   */
+  static double[] entropyDivergences(long[] h, int nb, int q) {
     long[] cum = new long[nb + 1];
     int[] nonZero = new int[nb + 1];
     double[] cLogC = new double[nb + 1];
@@ -142,8 +157,8 @@ public final class RangeEstimator {
     double logTotal = StrictMath.log(total);
     double logEps = StrictMath.log(ENTROPY_EPS);
 
-    double bestKl = Double.POSITIVE_INFINITY;
-    int bestI = nb;
+    double[] result = new double[nb + 1];
+    java.util.Arrays.fill(result, Double.NaN);
     for (int i = q; i <= nb; i++) {
       long outliers = total - cum[i];
       long lastBin = h[i - 1];
@@ -182,13 +197,9 @@ public final class RangeEstimator {
         }
         start = end;
       }
-      double kl = (sumPLogP - sumPLogQ) / total - logTotal;
-      if (kl < bestKl) {
-        bestKl = kl;
-        bestI = i;
-      }
+      result[i] = (sumPLogP - sumPLogQ) / total - logTotal;
     }
-    return bestI * w;
+    return result;
   }
 
   private static double xLogX(long c) {

@@ -86,6 +86,60 @@ class RangeEstimatorTest {
     assertTrue(e.max() > 2.5 && e.max() < 15, "entropy threshold " + e.max());
   }
 
+  /** KL of candidate i computed the slow, explicit way, as documented on entropyThreshold. */
+  private static double naiveKl(long[] h, int i, int q) {
+    double[] p = new double[i];
+    for (int j = 0; j < i; j++) {
+      p[j] = h[j];
+    }
+    for (int j = i; j < h.length; j++) {
+      p[i - 1] += h[j];
+    }
+    double[] qd = new double[i];
+    for (int g = 0; g < q; g++) {
+      int start = (int) ((long) g * i / q);
+      int end = (int) ((long) (g + 1) * i / q);
+      double mass = 0;
+      int nonZero = 0;
+      for (int j = start; j < end; j++) {
+        mass += h[j];
+        nonZero += p[j] > 0 ? 1 : 0;
+      }
+      for (int j = start; j < end; j++) {
+        qd[j] = p[j] > 0 ? mass / nonZero : 0;
+      }
+    }
+    double sp = Arrays.stream(p).sum();
+    double sq = Arrays.stream(qd).sum();
+    double z = 0;
+    for (int j = 0; j < i; j++) {
+      qd[j] = qd[j] > 0 ? qd[j] / sq : (p[j] > 0 ? RangeEstimator.ENTROPY_EPS : 0);
+      z += qd[j];
+    }
+    double kl = 0;
+    for (int j = 0; j < i; j++) {
+      if (p[j] > 0) {
+        kl += p[j] / sp * Math.log((p[j] / sp) / (qd[j] / z));
+      }
+    }
+    return kl;
+  }
+
+  @Test
+  void prefixSumDivergencesMatchTheExplicitComputation() {
+    Random r = new Random(4);
+    long[] h = new long[300];
+    for (int j = 0; j < 200; j++) {
+      h[j] = r.nextInt(3) == 0 ? 0 : r.nextInt(1000); // gaps, so groups have empty bins
+    }
+    h[299] = 3; // far outliers; bins 200..298 empty, so folded last bins have zero Q mass
+    int q = 16;
+    double[] kl = RangeEstimator.entropyDivergences(h, 300, q);
+    for (int i = q; i <= 300; i++) {
+      assertEquals(naiveKl(h, i, q), kl[i], 1e-9, "candidate " + i);
+    }
+  }
+
   @Test
   void entropyOnUniformKeepsNearlyEverything() {
     Random r = new Random(2);
