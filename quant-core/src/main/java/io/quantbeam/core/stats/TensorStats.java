@@ -38,6 +38,8 @@ public final class TensorStats {
   public static final double EXTREME = 0x1p64;
 
   private static final float EXTREME_F = 0x1p64f;
+  private static final int EXTREME_BITS = Float.floatToRawIntBits(EXTREME_F);
+  private static final int INF_BITS = Float.floatToRawIntBits(Float.POSITIVE_INFINITY);
   private static final byte ENCODING_VERSION = 1;
   /** Precision of the moving-average division; fixed so results never depend on the platform. */
   private static final MathContext MEAN_CONTEXT = MathContext.DECIMAL128;
@@ -226,15 +228,22 @@ public final class TensorStats {
   /** A batch from {@code array[from, to)} or, when array is null, {@code buffer[from, to)}. */
   private void addBatch(float[] array, FloatBuffer buffer, int from, int to) {
     // Pass 1: min and max. Math.min/max propagate NaN, so a clean batch is recognised cheaply.
+    // A tensor whose previous batch needed the slow path (a mask tensor, typically) goes there
+    // directly; both paths give the same statistics.
     BatchScan scan = batchScan();
     scan.reset();
-    forChunks(array, buffer, from, to, scan::minMax);
-    if (!(scan.mn > -EXTREME_F && scan.mx < EXTREME_F)) { // NaN, an infinity or an extreme value
+    if (!scan.lastDirty) {
+      forChunks(array, buffer, from, to, scan::minMax);
+    }
+    scan.lastDirty = scan.lastDirty || !(scan.mn > -EXTREME_F && scan.mx < EXTREME_F);
+    if (scan.lastDirty) { // NaN, an infinity or an extreme value (now or in the last batch)
       forChunks(array, buffer, from, to, scan::classify);
+      scan.summarise();
       nanCount += scan.nan;
       posInfCount += scan.posInf;
       negInfCount += scan.negInf;
       extremeCount += scan.extreme;
+      scan.lastDirty = scan.finite != to - from || scan.extreme != 0;
       if (scan.finite == 0) {
         return;
       }
@@ -324,13 +333,18 @@ public final class TensorStats {
   /** Per-batch working state, reused across batches (not part of the statistics). */
   private static final class BatchScan {
     final int logBins;
-    /** [0] zeros of either sign, [1, bins] positive bins, [bins + 1, 2 bins] negative bins. */
+    /**
+     * [0] zeros of either sign, [1, bins] positive bins, [bins + 1, 2 bins] negative bins,
+     * [2 bins + 1] discarded (NaN, infinite, extreme; slow path only).
+     */
     final int[] counts;
     /** Bin-index multipliers 2^-exponent, indexed by sign bit (0 for an untouched side). */
     final double[] mults = new double[2];
     private float[] chunk;
     float mn;
     float mx;
+    /** Whether the previous batch had NaN, infinite or extreme values. */
+    boolean lastDirty;
     // slow path only
     long nan;
     long posInf;
@@ -341,10 +355,20 @@ public final class TensorStats {
     float fmx;
     float maxPos;
     float maxNeg;
+    // classify() running totals
+    long extremeOrMoreCount;
+    long infOrNaNCount;
+    long nanCountScan;
+    long negInfCountScan;
+    long valuesScanned;
+    int minKeyBits;
+    int maxKeyBits;
+    int maxPosBits;
+    int maxNegBits;
 
     BatchScan(int bins) {
       this.logBins = Integer.numberOfTrailingZeros(bins);
-      this.counts = new int[2 * bins + 1];
+      this.counts = new int[2 * bins + 2];
     }
 
     float[] chunk() {
@@ -362,6 +386,11 @@ public final class TensorStats {
       fmx = Float.NEGATIVE_INFINITY;
       maxPos = 0f;
       maxNeg = 0f;
+      extremeOrMoreCount = infOrNaNCount = nanCountScan = negInfCountScan = valuesScanned = 0;
+      minKeyBits = Integer.MAX_VALUE;
+      maxKeyBits = Integer.MIN_VALUE;
+      maxPosBits = 0;
+      maxNegBits = 0;
     }
 
     void minMax(float[] v, int from, int to) {
@@ -391,46 +420,80 @@ public final class TensorStats {
       }
     }
 
+    /**
+     * Slow-path pass 1, branch-free (masks often arrive in irregular patterns): counts NaN,
+     * infinities and extreme values, tracks min/max over finite values (through an order-keeping
+     * int key of the float bits) and the largest histogrammed magnitude of each sign.
+     */
     void classify(float[] v, int from, int to) {
+      int extOrMore = 0; // per call at most to - from < 2^31
+      int infOrNaNs = 0;
+      int nans = 0;
+      int negInfs = 0;
+      int minKey = minKeyBits;
+      int maxKey = maxKeyBits;
+      int posMax = maxPosBits;
+      int negMax = maxNegBits;
       for (int i = from; i < to; i++) {
-        float x = v[i];
-        if (Float.isNaN(x)) {
-          nan++;
-        } else if (x == Float.POSITIVE_INFINITY) {
-          posInf++;
-        } else if (x == Float.NEGATIVE_INFINITY) {
-          negInf++;
-        } else {
-          finite++;
-          fmn = Math.min(fmn, x);
-          fmx = Math.max(fmx, x);
-          if (Math.abs(x) >= EXTREME_F) {
-            extreme++;
-          } else if (x > 0f) {
-            maxPos = Math.max(maxPos, x);
-          } else if (x < 0f) {
-            maxNeg = Math.max(maxNeg, -x);
-          }
-        }
+        int bits = Float.floatToRawIntBits(v[i]);
+        int sign = bits >>> 31;
+        int mag = bits & 0x7FFFFFFF;
+        int extremeOrMore = (EXTREME_BITS - 1 - mag) >>> 31; // 1 if |x| >= 2^64, inf or NaN
+        int infOrNaN = (INF_BITS - 1 - mag) >>> 31;
+        int nan = (INF_BITS - mag) >>> 31;
+        extOrMore += extremeOrMore;
+        infOrNaNs += infOrNaN;
+        nans += nan;
+        negInfs += (infOrNaN - nan) & sign;
+        int finite = infOrNaN - 1; // -1 when finite
+        int key = bits ^ ((bits >> 31) & 0x7FFFFFFF); // int order == float order
+        minKey = Math.min(minKey, (key & finite) | (Integer.MAX_VALUE & ~finite));
+        maxKey = Math.max(maxKey, (key & finite) | (Integer.MIN_VALUE & ~finite));
+        int kept = mag & (extremeOrMore - 1); // 0 unless histogrammed
+        int negMask = bits >> 31;
+        posMax = Math.max(posMax, kept & ~negMask);
+        negMax = Math.max(negMax, kept & negMask);
       }
+      extremeOrMoreCount += extOrMore;
+      infOrNaNCount += infOrNaNs;
+      nanCountScan += nans;
+      negInfCountScan += negInfs;
+      valuesScanned += to - from;
+      minKeyBits = minKey;
+      maxKeyBits = maxKey;
+      maxPosBits = posMax;
+      maxNegBits = negMax;
     }
 
+    /** Turns the classify results into counts and float extremes. */
+    void summarise() {
+      nan = nanCountScan;
+      negInf = negInfCountScan;
+      posInf = infOrNaNCount - nanCountScan - negInfCountScan;
+      extreme = extremeOrMoreCount - infOrNaNCount;
+      finite = valuesScanned - infOrNaNCount;
+      fmn = Float.intBitsToFloat(minKeyBits ^ ((minKeyBits >> 31) & 0x7FFFFFFF));
+      fmx = Float.intBitsToFloat(maxKeyBits ^ ((maxKeyBits >> 31) & 0x7FFFFFFF));
+      maxPos = Float.intBitsToFloat(maxPosBits);
+      maxNeg = Float.intBitsToFloat(maxNegBits);
+    }
+
+    /** Slow-path pass 2: like binFast, with NaN, infinities and extremes sent to a discard slot. */
     void binSlow(float[] v, int from, int to) {
       int[] s = counts;
-      int negBase = 1 + (1 << logBins);
+      double[] m = mults;
+      int lb = logBins;
+      int discard = s.length - 1;
       for (int i = from; i < to; i++) {
-        float x = v[i];
-        if (x > 0f) {
-          if (x < EXTREME_F) {
-            s[1 + (int) (x * mults[0])]++;
-          }
-        } else if (x < 0f) {
-          if (x > -EXTREME_F) {
-            s[negBase + (int) (-x * mults[1])]++;
-          }
-        } else if (x == 0f) {
-          s[0]++;
-        }
+        int bits = Float.floatToRawIntBits(v[i]);
+        int sign = bits >>> 31;
+        int mag = bits & 0x7FFFFFFF;
+        int nonZero = (mag | -mag) >> 31;
+        int keep = (mag - EXTREME_BITS) >> 31; // -1 when |x| < 2^64 (so finite, not NaN)
+        // discarded values become 0 first: a huge or NaN product would take the JIT's slow
+        // double-to-int fix-up path
+        int bin = (int) (Float.intBitsToFloat(mag & keep) * m[sign]);
+        s[((bin + 1 + (sign << lb)) & nonZero & keep) | (discard & ~keep)]++;
       }
     }
   }

@@ -102,6 +102,29 @@ class TensorStatsTest {
   }
 
   @Test
+  void slowAndFastPathsGiveTheSameStatistics() {
+    Random r = new Random(21);
+    float[] clean = gaussian(r, 10_000, 3);
+    clean[0] = -0f;
+    clean[1] = 0f;
+    clean[2] = Float.MIN_VALUE;
+    clean[3] = -Float.MIN_NORMAL;
+    float[] dirty = {1f, Float.NaN, -3.4e38f, Float.NEGATIVE_INFINITY, -2f};
+    TensorStats cleanFirst = new TensorStats(); // clean batch through the fast path
+    cleanFirst.addBatch(clean, 0, clean.length);
+    cleanFirst.addBatch(dirty, 0, dirty.length);
+    TensorStats dirtyFirst = new TensorStats(); // the clean batch then takes the slow path
+    dirtyFirst.addBatch(dirty, 0, dirty.length);
+    dirtyFirst.addBatch(clean, 0, clean.length);
+    assertEquals(cleanFirst, dirtyFirst);
+    assertEquals(1, dirtyFirst.nanCount());
+    assertEquals(1, dirtyFirst.negInfCount());
+    assertEquals(0, dirtyFirst.posInfCount());
+    assertEquals(1, dirtyFirst.extremeCount());
+    assertEquals(10_003, dirtyFirst.count()); // 1, -3.4e38, -2 and the clean batch
+  }
+
+  @Test
   void directBufferHeapBufferAndArrayAgree() {
     Random r = new Random(3);
     TensorStats a = new TensorStats();
