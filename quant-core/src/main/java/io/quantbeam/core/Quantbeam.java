@@ -1,0 +1,123 @@
+package io.quantbeam.core;
+
+import ai.onnx.proto.OnnxMl.ModelProto;
+import io.quantbeam.core.calib.Calibrator;
+import io.quantbeam.core.calib.DataFingerprint;
+import io.quantbeam.core.onnx.OnnxModelIO;
+import io.quantbeam.core.quant.NodeDecision;
+import io.quantbeam.core.quant.QdqQuantizer;
+import io.quantbeam.core.quant.QuantConfig;
+import io.quantbeam.core.stats.CalibrationTable;
+import io.quantbeam.core.stats.TensorStats;
+import io.quantbeam.core.text.EncodedBatch;
+import io.quantbeam.core.text.TextTokenizer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * The one-machine API: calibrate a float transformer on texts and write its static INT8 QDQ model.
+ * The Beam pipelines run the same steps (tokenize, observe, merge, quantize) sharded; both give
+ * the same bytes for the same data.
+ */
+public final class Quantbeam {
+  /** File names inside an output folder. */
+  public static final String MODEL_FILE = "model.int8.onnx";
+  public static final String TABLE_FILE = "calibration.qbct";
+
+  /**
+   * @param batchSize texts per ONNX Runtime call during calibration
+   * @param maxLength tokens per text (longer texts are truncated and counted)
+   * @param intraOpThreads ONNX Runtime intra-op threads (0: ORT's default, all cores)
+   */
+  public record Options(int batchSize, int maxLength, int intraOpThreads) {
+    public Options {
+      if (batchSize < 1 || maxLength < 2) {
+        throw new QuantbeamException("batchSize must be >= 1 and maxLength >= 2 (got "
+            + batchSize + ", " + maxLength + ")");
+      }
+    }
+
+    public static Options defaults() {
+      return new Options(32, 128, 0);
+    }
+  }
+
+  /** What one calibration pass read. */
+  public record CalibrationSummary(long examples, long skipped, long truncated, long batches,
+      long tokens, double seconds) {}
+
+  public record Result(ModelProto model, CalibrationTable table, List<NodeDecision> decisions,
+      CalibrationSummary calibration) {}
+
+  private Quantbeam() {}
+
+  /** Loads, calibrates and quantizes. Nothing is written; see {@link #write}. */
+  public static Result quantize(Path model, Path tokenizer, List<String> texts, QuantConfig config,
+      Options options) {
+    ModelProto prepared = QdqQuantizer.prepare(OnnxModelIO.load(model));
+    String modelSha = OnnxModelIO.sha256(model);
+    long start = System.nanoTime();
+    List<String> tensors = QdqQuantizer.tensorsToCalibrate(prepared, config);
+    Map<String, TensorStats> stats;
+    DataFingerprint fingerprint = new DataFingerprint();
+    long skipped = 0;
+    long truncated = 0;
+    long batches = 0;
+    long tokens = 0;
+    if (texts.isEmpty()) {
+      throw new QuantbeamException("The list of calibration texts is empty: give at least one"
+          + " text (a few hundred representative ones are typical).");
+    }
+    try (TextTokenizer tok = TextTokenizer.fromFile(tokenizer, options.maxLength());
+        Calibrator calibrator = new Calibrator(prepared, tensors, options.intraOpThreads())) {
+      stats = calibrator.newStatistics();
+      List<String> batch = new ArrayList<>(options.batchSize());
+      for (int i = 0; i <= texts.size(); i++) {
+        String text = i < texts.size() ? texts.get(i) : null;
+        if (i < texts.size() && (text == null || text.isBlank())) {
+          skipped++;
+          continue;
+        }
+        if (text != null) {
+          batch.add(text);
+          fingerprint.add(text);
+        }
+        if (batch.size() == options.batchSize() || (i == texts.size() && !batch.isEmpty())) {
+          EncodedBatch encoded = tok.encode(batch);
+          calibrator.observe(encoded, stats);
+          truncated += encoded.truncated();
+          tokens += encoded.realTokens();
+          batches++;
+          batch.clear();
+        }
+      }
+    }
+    if (fingerprint.count() == 0) {
+      throw new QuantbeamException("All " + texts.size() + " calibration texts are empty or blank;"
+          + " nothing to calibrate on.");
+    }
+    Map<String, String> metadata = new TreeMap<>();
+    metadata.put("model.sha256", modelSha);
+    metadata.put("data.fingerprint", fingerprint.toString());
+    CalibrationTable table = new CalibrationTable(stats, metadata);
+    double seconds = (System.nanoTime() - start) / 1e9;
+    QdqQuantizer.Result q = QdqQuantizer.quantize(prepared, table, config);
+    return new Result(q.model(), table, q.decisions(),
+        new CalibrationSummary(fingerprint.count(), skipped, truncated, batches, tokens, seconds));
+  }
+
+  /** Writes {@value #MODEL_FILE} and {@value #TABLE_FILE}, each to a temporary name first. */
+  public static void write(Result result, Path outputDir) {
+    try {
+      Files.createDirectories(outputDir);
+    } catch (java.io.IOException e) {
+      throw new QuantbeamException("Cannot create output folder " + outputDir + ": " + e, e);
+    }
+    result.table().write(outputDir.resolve(TABLE_FILE));
+    OnnxModelIO.save(result.model(), outputDir.resolve(MODEL_FILE));
+  }
+}

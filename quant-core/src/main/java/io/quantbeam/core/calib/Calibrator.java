@@ -1,0 +1,141 @@
+package io.quantbeam.core.calib;
+
+import ai.onnx.proto.OnnxMl.ModelProto;
+import ai.onnx.proto.OnnxMl.TensorProto.DataType;
+import ai.onnx.proto.OnnxMl.TypeProto;
+import ai.onnx.proto.OnnxMl.ValueInfoProto;
+import ai.onnxruntime.OnnxTensor;
+import ai.onnxruntime.OnnxValue;
+import ai.onnxruntime.OrtEnvironment;
+import ai.onnxruntime.OrtException;
+import ai.onnxruntime.OrtSession;
+import io.quantbeam.core.QuantbeamException;
+import io.quantbeam.core.graph.GraphView;
+import io.quantbeam.core.text.EncodedBatch;
+import io.quantbeam.core.stats.TensorStats;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+
+/**
+ * Runs a float model with every tensor to calibrate exposed as an extra graph output, and folds
+ * each batch's values into per-tensor statistics in place. Batches may have any shape (each is
+ * padded to its own longest sequence; the last one may be short): statistics see only values,
+ * never shapes, and nothing is kept per example.
+ *
+ * <p>Padding positions also produce activations; they are observed like the real ones, as ONNX
+ * Runtime's reference calibrator does, because at inference time the quantized model sees padded
+ * batches too.
+ *
+ * <p>One Calibrator holds one ONNX Runtime session; {@link #observe} is safe to call from several
+ * threads as long as each passes its own statistics map (a session's run is thread-safe).
+ */
+public final class Calibrator implements AutoCloseable {
+  private final OrtEnvironment env = OrtEnvironment.getEnvironment();
+  private final OrtSession session;
+  private final List<String> tensors;
+  private final Set<String> modelInputs;
+  private final Set<String> outputNames;
+
+  /**
+   * @param model the float model (already at the opset the quantizer will use)
+   * @param tensors the activations to observe, e.g. {@code QdqQuantizer.tensorsToCalibrate}
+   * @param intraOpThreads ONNX Runtime intra-op threads (0: ORT's default)
+   */
+  public Calibrator(ModelProto model, List<String> tensors, int intraOpThreads) {
+    if (tensors.isEmpty()) {
+      throw new QuantbeamException("Nothing to calibrate: the model has no float activation that"
+          + " feeds a quantizable op. Check --opTypes and that the model is float32.");
+    }
+    this.tensors = List.copyOf(tensors);
+    this.outputNames = new LinkedHashSet<>(tensors);
+    byte[] augmented = exposeTensors(model, tensors).toByteArray();
+    try (OrtSession.SessionOptions options = new OrtSession.SessionOptions()) {
+      options.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
+      options.setExecutionMode(OrtSession.SessionOptions.ExecutionMode.SEQUENTIAL);
+      options.setInterOpNumThreads(1);
+      if (intraOpThreads > 0) {
+        options.setIntraOpNumThreads(intraOpThreads);
+      }
+      this.session = env.createSession(augmented, options);
+      this.modelInputs = new LinkedHashSet<>(session.getInputNames());
+    } catch (OrtException e) {
+      throw new QuantbeamException("ONNX Runtime refused the model prepared for calibration: "
+          + e.getMessage(), e);
+    }
+  }
+
+  /** The model with each tensor added as a float graph output (if it is not one already). */
+  static ModelProto exposeTensors(ModelProto model, List<String> tensors) {
+    GraphView view = new GraphView(model.getGraph());
+    ModelProto.Builder b = model.toBuilder();
+    for (String t : tensors) {
+      if (view.isGraphOutput(t)) {
+        continue;
+      }
+      if (!view.isFloat(t)) {
+        throw new QuantbeamException("Tensor '" + t + "' is not a float tensor of the model ("
+            + "element type " + DataType.forNumber(view.elementType(t)) + "); cannot calibrate it.");
+      }
+      b.getGraphBuilder().addOutput(ValueInfoProto.newBuilder().setName(t).setType(
+          TypeProto.newBuilder().setTensorType(
+              TypeProto.Tensor.newBuilder().setElemType(DataType.FLOAT_VALUE))));
+    }
+    return b.build();
+  }
+
+  public List<String> tensors() {
+    return tensors;
+  }
+
+  /** A fresh, empty statistics map for the calibrated tensors (sorted by name). */
+  public Map<String, TensorStats> newStatistics() {
+    Map<String, TensorStats> stats = new TreeMap<>();
+    for (String t : tensors) {
+      stats.put(t, new TensorStats());
+    }
+    return stats;
+  }
+
+  /** The model inputs a batch must feed. */
+  public Set<String> modelInputs() {
+    return modelInputs;
+  }
+
+  /** Runs one tokenized batch and adds every exposed tensor's values to {@code stats}. */
+  public void observe(EncodedBatch batch, Map<String, TensorStats> stats) {
+    Map<String, OnnxTensor> inputs = batch.toOnnxInputs(env, modelInputs);
+    try {
+      observe(inputs, stats);
+    } catch (QuantbeamException e) {
+      throw new QuantbeamException("On a calibration batch of " + batch.batchSize() + " x "
+          + batch.seqLen() + " tokens: " + e.getMessage(), e.getCause());
+    } finally {
+      inputs.values().forEach(OnnxTensor::close);
+    }
+  }
+
+  /** Runs the model on ready-made inputs (the caller closes them) and updates {@code stats}. */
+  public void observe(Map<String, OnnxTensor> inputs, Map<String, TensorStats> stats) {
+    try (OrtSession.Result result = session.run(inputs, outputNames)) {
+      for (String t : tensors) {
+        OnnxValue value = result.get(t).orElseThrow();
+        stats.get(t).addBatch(((OnnxTensor) value).getFloatBuffer());
+      }
+    } catch (OrtException e) {
+      throw new QuantbeamException("ONNX Runtime failed: " + e.getMessage()
+          + ". If this is out of memory, lower --batchSize or --maxSequenceLength.", e);
+    }
+  }
+
+  @Override
+  public void close() {
+    try {
+      session.close();
+    } catch (OrtException e) {
+      throw new QuantbeamException("Could not close the calibration session: " + e.getMessage(), e);
+    }
+  }
+}

@@ -1,0 +1,216 @@
+package io.quantbeam.core.quant;
+
+import ai.onnx.proto.OnnxMl.GraphProto;
+import ai.onnx.proto.OnnxMl.ModelProto;
+import ai.onnx.proto.OnnxMl.NodeProto;
+import ai.onnx.proto.OnnxMl.OperatorSetIdProto;
+import ai.onnx.proto.OnnxMl.TensorProto;
+import ai.onnx.proto.OnnxMl.ValueInfoProto;
+import io.quantbeam.core.QuantbeamException;
+import io.quantbeam.core.graph.GraphView;
+import io.quantbeam.core.onnx.OpsetUpgrade;
+import io.quantbeam.core.stats.CalibrationTable;
+import io.quantbeam.core.stats.Range;
+import io.quantbeam.core.stats.RangeEstimator;
+import io.quantbeam.core.stats.TensorStats;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.stream.Collectors;
+
+/**
+ * Writes the static INT8 QDQ model from a float model, a calibration table and a config.
+ *
+ * <p>The transformer-aware default scope, and why (measured figures in the README):
+ * <ul>
+ *   <li>Quantized: MatMul/Gemm whose second input is a float weight (Q/DQ on the activation,
+ *       per-channel int8 weights), and Gather from a float embedding table (8-bit table).
+ *   <li>Float: MatMuls of two activations (attention), Softmax, LayerNorm, Add/Mul and the other
+ *       elementwise ops (ONNX Runtime cannot fuse their Q/DQ pairs, so they only add work and
+ *       error); the attention-mask path (computed only from a *mask* input, it carries -3.4e38
+ *       sentinels); any tensor whose calibration saw NaN, Inf or sentinel-sized values.
+ *   <li>A node that is excluded, or whose input is left float, reads the original float tensor,
+ *       not a dequantized copy (the reference rewires excluded nodes to the DQ output; keeping the
+ *       float input is what a user excluding a sensitive node wants).
+ * </ul>
+ */
+public final class QdqQuantizer {
+  /** Per-channel DequantizeLinear (the axis attribute) needs opset 13. */
+  public static final int MIN_OPSET = 13;
+
+  /** A quantized model and what happened to each eligible node. */
+  public record Result(ModelProto model, List<NodeDecision> decisions) {
+    public long quantizedNodes() {
+      return decisions.stream().filter(NodeDecision::quantized).count();
+    }
+  }
+
+  private QdqQuantizer() {}
+
+  /** The model at an opset where per-channel Q/DQ exists (a no-op when it already is). */
+  public static ModelProto prepare(ModelProto model) {
+    return OpsetUpgrade.upgrade(model, MIN_OPSET);
+  }
+
+  /** The activations calibration must observe so that this config (and any exclusion) can run. */
+  public static List<String> tensorsToCalibrate(ModelProto model, QuantConfig config) {
+    ModelProto prepared = prepare(model);
+    GraphView view = new GraphView(prepared.getGraph());
+    QdqWriter probe = new QdqWriter(view, config, Map.of(), Map.of(), Set.of());
+    Set<String> tensors = new LinkedHashSet<>();
+    for (NodeProto node : view.topologicalOrder()) {
+      OpRule rule = config.opTypes().contains(node.getOpType())
+          ? OpRules.forOpType(node.getOpType()) : null;
+      if (rule != null) {
+        tensors.addAll(rule.activationInputs(node, probe));
+      }
+    }
+    Set<String> mask = maskPath(view);
+    tensors.removeAll(mask);
+    return new ArrayList<>(tensors);
+  }
+
+  public static Result quantize(ModelProto model, CalibrationTable table, QuantConfig config) {
+    ModelProto prepared = prepare(model);
+    GraphView view = new GraphView(prepared.getGraph());
+    checkExclusions(view, config.excludeNodes());
+    for (String op : config.opTypes()) {
+      if (OpRules.forOpType(op) == null) {
+        throw new QuantbeamException("No quantization rule for op type '" + op
+            + "'; supported: " + OpRules.supportedOpTypes());
+      }
+    }
+
+    Map<String, Range> ranges = new TreeMap<>();
+    Map<String, String> unusable = new TreeMap<>();
+    for (Map.Entry<String, TensorStats> e : table.tensors().entrySet()) {
+      TensorStats s = e.getValue();
+      long bad = s.nanCount() + s.posInfCount() + s.negInfCount() + s.extremeCount();
+      if (bad > 0) {
+        unusable.put(e.getKey(), String.format(Locale.ROOT,
+            "saw %d NaN/Inf/sentinel values (|x| >= 2^64) in calibration: its range is absurd",
+            bad));
+      } else if (s.count() == 0) {
+        unusable.put(e.getKey(), "saw no values in calibration");
+      } else {
+        ranges.put(e.getKey(), RangeEstimator.estimate(s, config.calibration()));
+      }
+    }
+
+    QdqWriter writer = new QdqWriter(view, config, ranges, unusable, maskPath(view));
+    List<NodeDecision> decisions = new ArrayList<>();
+    for (NodeProto node : view.topologicalOrder()) {
+      OpRule rule = config.opTypes().contains(node.getOpType())
+          ? OpRules.forOpType(node.getOpType()) : null;
+      NodeDecision decision = rule == null ? null : rule.quantize(node, writer);
+      if (decision != null) {
+        decisions.add(decision);
+      }
+      if (decision == null || !decision.quantized()) {
+        writer.emit(node);
+      }
+    }
+    if (decisions.stream().noneMatch(NodeDecision::quantized)) {
+      throw new QuantbeamException("The model has no float tensors to quantize with op types "
+          + config.opTypes() + " (" + decisions.size() + " eligible nodes, all left float"
+          + (decisions.isEmpty() ? "" : ": first reason: " + decisions.get(0).detail())
+          + "). Check that it is a float32 model with MatMul/Gemm weights or embedding tables.");
+    }
+    return new Result(rebuild(prepared, writer), decisions);
+  }
+
+  /** Tensors computed only from the model's *mask* inputs and constants. */
+  static Set<String> maskPath(GraphView view) {
+    Set<String> masks = view.graphInputs().stream()
+        .filter(n -> n.toLowerCase(Locale.ROOT).contains("mask"))
+        .collect(Collectors.toCollection(LinkedHashSet::new));
+    return masks.isEmpty() ? Set.of() : view.derivedOnlyFrom(masks);
+  }
+
+  private static ModelProto rebuild(ModelProto prepared, QdqWriter writer) {
+    GraphProto g = prepared.getGraph();
+    Set<String> used = new HashSet<>();
+    for (NodeProto n : writer.emitted()) {
+      used.addAll(n.getInputList());
+    }
+    for (ValueInfoProto out : g.getOutputList()) {
+      used.add(out.getName());
+    }
+    Map<String, TensorProto> initializers = new LinkedHashMap<>();
+    for (TensorProto t : g.getInitializerList()) {
+      if (used.contains(t.getName())) {
+        initializers.put(t.getName(), t);
+      }
+    }
+    for (TensorProto t : writer.newInitializers().values()) {
+      if (used.contains(t.getName())) {
+        initializers.putIfAbsent(t.getName(), t);
+      }
+    }
+    Set<String> dropped = new HashSet<>();
+    for (TensorProto t : g.getInitializerList()) {
+      if (!initializers.containsKey(t.getName())) {
+        dropped.add(t.getName());
+      }
+    }
+    GraphProto.Builder graph = g.toBuilder().clearNode().addAllNode(writer.emitted())
+        .clearInitializer().addAllInitializer(initializers.values())
+        .clearInput().addAllInput(g.getInputList().stream()
+            .filter(i -> !dropped.contains(i.getName())).collect(Collectors.toList()))
+        .clearValueInfo().addAllValueInfo(g.getValueInfoList().stream()
+            .filter(v -> !dropped.contains(v.getName())).collect(Collectors.toList()));
+    return prepared.toBuilder().setGraph(graph).build();
+  }
+
+  private static void checkExclusions(GraphView view, Set<String> excluded) {
+    List<String> unknown = excluded.stream().filter(n -> view.node(n) == null).sorted()
+        .collect(Collectors.toList());
+    if (unknown.isEmpty()) {
+      return;
+    }
+    StringBuilder msg = new StringBuilder("Excluded node(s) not in the model: ");
+    for (String name : unknown) {
+      List<String> near = view.nodesByName().keySet().stream()
+          .sorted(Comparator.comparingInt((String c) -> editDistance(name, c))
+              .thenComparing(Comparator.naturalOrder()))
+          .limit(3).collect(Collectors.toList());
+      msg.append("'").append(name).append("' (did you mean ").append(near).append("?) ");
+    }
+    throw new QuantbeamException(msg.append("Node names are listed in report.json.").toString());
+  }
+
+  static int editDistance(String a, String b) {
+    int[] prev = new int[b.length() + 1];
+    int[] cur = new int[b.length() + 1];
+    for (int j = 0; j <= b.length(); j++) {
+      prev[j] = j;
+    }
+    for (int i = 1; i <= a.length(); i++) {
+      cur[0] = i;
+      for (int j = 1; j <= b.length(); j++) {
+        int sub = prev[j - 1] + (a.charAt(i - 1) == b.charAt(j - 1) ? 0 : 1);
+        cur[j] = Math.min(sub, Math.min(prev[j] + 1, cur[j - 1] + 1));
+      }
+      int[] t = prev;
+      prev = cur;
+      cur = t;
+    }
+    return prev[b.length()];
+  }
+
+  static OperatorSetIdProto defaultOpset(ModelProto m) {
+    for (OperatorSetIdProto o : m.getOpsetImportList()) {
+      if (o.getDomain().isEmpty() || o.getDomain().equals("ai.onnx")) {
+        return o;
+      }
+    }
+    return null;
+  }
+}
