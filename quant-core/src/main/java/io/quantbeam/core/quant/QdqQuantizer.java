@@ -100,7 +100,18 @@ public final class QdqQuantizer {
       } else if (s.count() == 0) {
         unusable.put(e.getKey(), "saw no values in calibration");
       } else {
-        ranges.put(e.getKey(), RangeEstimator.estimate(s, config.calibration()));
+        Range range = RangeEstimator.estimate(s, config.calibration());
+        QuantParams params = QuantParams.compute(range.min(), range.max(),
+            config.activationType(), config.symmetricActivations(), false);
+        double sqnr = PredictedNoise.sqnrDb(s, range, params);
+        if (sqnr < config.minActivationSqnrDb()) {
+          unusable.put(e.getKey(), String.format(Locale.ROOT,
+              "would keep only %.1f dB SQNR in 8 bits (range [%.3g, %.3g], rms %.3g): outliers;"
+                  + " floor %.1f dB (minActivationSqnrDb)", sqnr, range.min(), range.max(),
+              rms(s), config.minActivationSqnrDb()));
+        } else {
+          ranges.put(e.getKey(), range);
+        }
       }
     }
 
@@ -124,6 +135,20 @@ public final class QdqQuantizer {
           + "). Check that it is a float32 model with MatMul/Gemm weights or embedding tables.");
     }
     return new Result(rebuild(prepared, writer), decisions);
+  }
+
+  private static double rms(TensorStats s) {
+    double sum = 0;
+    long n = 0;
+    for (io.quantbeam.core.stats.AbsHistogram h : List.of(s.positive(), s.negative())) {
+      long[] c = h.counts();
+      for (int i = 0; i < c.length; i++) {
+        double mid = (i + 0.5) * h.binWidth();
+        sum += c[i] * mid * mid;
+      }
+      n += h.total();
+    }
+    return n == 0 ? 0 : Math.sqrt(sum / n);
   }
 
   /** Tensors computed only from the model's *mask* inputs and constants. */

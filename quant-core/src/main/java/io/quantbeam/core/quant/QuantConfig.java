@@ -26,6 +26,8 @@ import java.util.TreeSet;
  * @param opTypes op types whose rules may quantize a node
  * @param excludeNodes node names left in float
  * @param quantizeActivationMatMuls also quantize MatMuls of two activations (attention scores)
+ * @param minActivationSqnrDb an activation whose 8-bit SQNR, predicted from its calibration
+ *     histogram, is below this stays float (0 disables); see {@link PredictedNoise}
  */
 public record QuantConfig(
     QuantType activationType,
@@ -36,9 +38,13 @@ public record QuantConfig(
     CalibrationParams calibration,
     Set<String> opTypes,
     Set<String> excludeNodes,
-    boolean quantizeActivationMatMuls) {
+    boolean quantizeActivationMatMuls,
+    double minActivationSqnrDb) {
 
   public static final List<String> DEFAULT_OP_TYPES = List.of("MatMul", "Gemm", "Gather");
+
+  /** Default floor for an activation's predicted SQNR; the README shows the measurements. */
+  public static final double DEFAULT_MIN_ACTIVATION_SQNR_DB = 19.5;
 
   public QuantConfig {
     opTypes = Collections.unmodifiableSet(new TreeSet<>(opTypes));
@@ -55,46 +61,52 @@ public record QuantConfig(
         CalibrationParams.defaults(),
         new LinkedHashSet<>(DEFAULT_OP_TYPES),
         Set.of(),
-        false);
+        false,
+        DEFAULT_MIN_ACTIVATION_SQNR_DB);
   }
 
   public QuantConfig withExcludeNodes(Set<String> nodes) {
     return new QuantConfig(activationType, weightType, perChannel, reduceRange,
-        symmetricActivations, calibration, opTypes, nodes, quantizeActivationMatMuls);
+        symmetricActivations, calibration, opTypes, nodes, quantizeActivationMatMuls, minActivationSqnrDb);
   }
 
   public QuantConfig withCalibration(CalibrationParams params) {
     return new QuantConfig(activationType, weightType, perChannel, reduceRange,
-        symmetricActivations, params, opTypes, excludeNodes, quantizeActivationMatMuls);
+        symmetricActivations, params, opTypes, excludeNodes, quantizeActivationMatMuls, minActivationSqnrDb);
   }
 
   public QuantConfig withOpTypes(Set<String> types) {
     return new QuantConfig(activationType, weightType, perChannel, reduceRange,
-        symmetricActivations, calibration, types, excludeNodes, quantizeActivationMatMuls);
+        symmetricActivations, calibration, types, excludeNodes, quantizeActivationMatMuls, minActivationSqnrDb);
   }
 
   public QuantConfig withTypes(QuantType activations, QuantType weights) {
     return new QuantConfig(activations, weights, perChannel, reduceRange,
-        symmetricActivations, calibration, opTypes, excludeNodes, quantizeActivationMatMuls);
+        symmetricActivations, calibration, opTypes, excludeNodes, quantizeActivationMatMuls, minActivationSqnrDb);
   }
 
   public QuantConfig withPerChannel(boolean value) {
     return new QuantConfig(activationType, weightType, value, reduceRange,
-        symmetricActivations, calibration, opTypes, excludeNodes, quantizeActivationMatMuls);
+        symmetricActivations, calibration, opTypes, excludeNodes, quantizeActivationMatMuls, minActivationSqnrDb);
   }
 
   public QuantConfig withReduceRange(boolean value) {
     return new QuantConfig(activationType, weightType, perChannel, value,
-        symmetricActivations, calibration, opTypes, excludeNodes, quantizeActivationMatMuls);
+        symmetricActivations, calibration, opTypes, excludeNodes, quantizeActivationMatMuls, minActivationSqnrDb);
   }
 
   public QuantConfig withSymmetricActivations(boolean value) {
     return new QuantConfig(activationType, weightType, perChannel, reduceRange,
-        value, calibration, opTypes, excludeNodes, quantizeActivationMatMuls);
+        value, calibration, opTypes, excludeNodes, quantizeActivationMatMuls, minActivationSqnrDb);
   }
 
   public QuantConfig withQuantizeActivationMatMuls(boolean value) {
     return new QuantConfig(activationType, weightType, perChannel, reduceRange,
-        symmetricActivations, calibration, opTypes, excludeNodes, value);
+        symmetricActivations, calibration, opTypes, excludeNodes, value, minActivationSqnrDb);
+  }
+
+  public QuantConfig withMinActivationSqnrDb(double db) {
+    return new QuantConfig(activationType, weightType, perChannel, reduceRange,
+        symmetricActivations, calibration, opTypes, excludeNodes, quantizeActivationMatMuls, db);
   }
 }
