@@ -23,7 +23,7 @@ import ai.onnxruntime.OrtSession.SessionOptions.OptLevel;
 import io.quantbeam.core.QuantbeamException;
 import io.quantbeam.core.testing.GraphBuilder;
 import io.quantbeam.core.testing.TestInputs;
-import io.quantbeam.core.testing.TestModels;
+import io.quantbeam.core.testing.MiniLm;
 import io.quantbeam.core.testing.TinyTransformer;
 import java.nio.FloatBuffer;
 import java.util.LinkedHashMap;
@@ -53,7 +53,7 @@ class OpsetUpgradeTest {
 
   @Test
   void miniLmOpset11To13KeepsOutputs() {
-    ModelProto m11 = OnnxModelIO.load(TestModels.miniLm());
+    ModelProto m11 = OnnxModelIO.load(MiniLm.model());
     assertEquals(11, OpsetUpgrade.defaultOpset(m11));
     System.out.println("all-MiniLM-L6-v2 op types: " + OpsetUpgrade.opTypes(m11));
     System.out.println("all-MiniLM-L6-v2 attributes: " + attributeSummary(m11));
