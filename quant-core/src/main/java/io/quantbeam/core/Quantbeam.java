@@ -1,6 +1,7 @@
 package io.quantbeam.core;
 
 import ai.onnx.proto.OnnxMl.ModelProto;
+import io.quantbeam.core.calib.CalibrationBatches;
 import io.quantbeam.core.calib.Calibrator;
 import io.quantbeam.core.calib.DataFingerprint;
 import io.quantbeam.core.onnx.OnnxModelIO;
@@ -32,13 +33,19 @@ public final class Quantbeam {
    * @param batchSize texts per ONNX Runtime call during calibration
    * @param maxLength tokens per text (longer texts are truncated and counted)
    * @param intraOpThreads ONNX Runtime intra-op threads (0: ORT's default, all cores)
+   * @param buckets how texts are grouped into batches ({@link CalibrationBatches}); the Beam
+   *     pipeline must use the same number to give the same bytes
    */
-  public record Options(int batchSize, int maxLength, int intraOpThreads) {
+  public record Options(int batchSize, int maxLength, int intraOpThreads, int buckets) {
     public Options {
-      if (batchSize < 1 || maxLength < 2) {
-        throw new QuantbeamException("batchSize must be >= 1 and maxLength >= 2 (got "
-            + batchSize + ", " + maxLength + ")");
+      if (batchSize < 1 || maxLength < 2 || buckets < 1) {
+        throw new QuantbeamException("batchSize and buckets must be >= 1 and maxLength >= 2 (got "
+            + batchSize + ", " + buckets + ", " + maxLength + ")");
       }
+    }
+
+    public Options(int batchSize, int maxLength, int intraOpThreads) {
+      this(batchSize, maxLength, intraOpThreads, CalibrationBatches.DEFAULT_BUCKETS);
     }
 
     public static Options defaults() {
@@ -72,28 +79,25 @@ public final class Quantbeam {
       throw new QuantbeamException("The list of calibration texts is empty: give at least one"
           + " text (a few hundred representative ones are typical).");
     }
+    List<String> usable = new ArrayList<>(texts.size());
+    for (String text : texts) {
+      if (text == null || text.isBlank()) {
+        skipped++;
+      } else {
+        usable.add(text);
+        fingerprint.add(text);
+      }
+    }
     try (TextTokenizer tok = TextTokenizer.fromFile(tokenizer, options.maxLength());
         Calibrator calibrator = new Calibrator(prepared, tensors, options.intraOpThreads())) {
       stats = calibrator.newStatistics();
-      List<String> batch = new ArrayList<>(options.batchSize());
-      for (int i = 0; i <= texts.size(); i++) {
-        String text = i < texts.size() ? texts.get(i) : null;
-        if (i < texts.size() && (text == null || text.isBlank())) {
-          skipped++;
-          continue;
-        }
-        if (text != null) {
-          batch.add(text);
-          fingerprint.add(text);
-        }
-        if (batch.size() == options.batchSize() || (i == texts.size() && !batch.isEmpty())) {
-          EncodedBatch encoded = tok.encode(batch);
-          calibrator.observe(encoded, stats);
-          truncated += encoded.truncated();
-          tokens += encoded.realTokens();
-          batches++;
-          batch.clear();
-        }
+      for (List<String> batch
+          : CalibrationBatches.plan(usable, options.batchSize(), options.buckets())) {
+        EncodedBatch encoded = tok.encode(batch);
+        calibrator.observe(encoded, stats);
+        truncated += encoded.truncated();
+        tokens += encoded.realTokens();
+        batches++;
       }
     }
     if (fingerprint.count() == 0) {
