@@ -20,7 +20,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
-/** Accuracy of several configs from one calibration table (no timing): for choosing defaults. */
+/** Accuracy of several configs from one calibration table (no timing): how the defaults were chosen. Args: [model tokenizer [dynamicReference]]. */
 public final class MiniLmConfigSweep {
   public static void main(String[] args) throws Exception {
     Path model = args.length > 0 ? Path.of(args[0]) : MiniLm.model();
@@ -35,6 +35,14 @@ public final class MiniLmConfigSweep {
     for (double db : new double[] {0, 19.5, 20, 21}) {
       configs.put("minSqnr " + db, d.withMinActivationSqnrDb(db));
     }
+    QuantConfig noFloor = d.withMinActivationSqnrDb(0);
+    configs.put("percentile99.999", noFloor.withCalibration(
+        CalibrationParams.of(CalibrationMethod.PERCENTILE)));
+    configs.put("percentile99.99", noFloor.withCalibration(
+        CalibrationParams.of(CalibrationMethod.PERCENTILE).withPercentile(99.99, true)));
+    configs.put("entropy", noFloor.withCalibration(CalibrationParams.of(CalibrationMethod.ENTROPY)));
+    configs.put("movingAverage", noFloor.withCalibration(
+        CalibrationParams.of(CalibrationMethod.MOVING_AVERAGE)));
     if (args.length > 2) {
       configs.clear();
       configs.put("ort-dynamic", null);
