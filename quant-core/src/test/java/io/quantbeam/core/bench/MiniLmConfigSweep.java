@@ -35,6 +35,13 @@ public final class MiniLmConfigSweep {
     for (double db : new double[] {0, 19.5, 20, 21}) {
       configs.put("minSqnr " + db, d.withMinActivationSqnrDb(db));
     }
+    QuantConfig p5 = d.withCalibration(CalibrationParams.of(CalibrationMethod.PERCENTILE));
+    configs.put("percentile99.999 floor19.5", p5);
+    configs.put("percentile99.999 floor20", p5.withMinActivationSqnrDb(20));
+    if (System.getProperty("qb.quick") != null) {
+      configs.keySet().retainAll(Set.of("minSqnr 19.5", "percentile99.999 floor19.5",
+          "percentile99.999 floor20"));
+    }
     QuantConfig noFloor = d.withMinActivationSqnrDb(0);
     configs.put("percentile99.999", noFloor.withCalibration(
         CalibrationParams.of(CalibrationMethod.PERCENTILE)));
@@ -43,6 +50,10 @@ public final class MiniLmConfigSweep {
     configs.put("entropy", noFloor.withCalibration(CalibrationParams.of(CalibrationMethod.ENTROPY)));
     configs.put("movingAverage", noFloor.withCalibration(
         CalibrationParams.of(CalibrationMethod.MOVING_AVERAGE)));
+    if (System.getProperty("qb.quick") != null) {
+      configs.keySet().retainAll(Set.of("minSqnr 19.5", "percentile99.999 floor19.5",
+          "percentile99.999 floor20"));
+    }
     if (args.length > 2) {
       configs.clear();
       configs.put("ort-dynamic", null);
