@@ -41,6 +41,24 @@ public final class DataFingerprint {
     return String.format(Locale.ROOT, "%d:%016x%016x", count, lane0, lane1);
   }
 
+  /**
+   * Reads back what {@link #toString()} wrote ({@code count:lane0lane1}, 32 hex digits), so that
+   * partial fingerprints can cross process boundaries (a Beam coder) and be merged.
+   *
+   * @throws IllegalArgumentException if {@code s} is not such a string
+   */
+  public static DataFingerprint parse(String s) {
+    int colon = s == null ? -1 : s.indexOf(':');
+    if (colon < 1 || s.length() != colon + 33) {
+      throw new IllegalArgumentException("not a data fingerprint: '" + s + "'");
+    }
+    DataFingerprint f = new DataFingerprint();
+    f.count = Long.parseLong(s.substring(0, colon));
+    f.lane0 = Long.parseUnsignedLong(s.substring(colon + 1, colon + 17), 16);
+    f.lane1 = Long.parseUnsignedLong(s.substring(colon + 17), 16);
+    return f;
+  }
+
   private static byte[] sha256(byte[] data) {
     try {
       return MessageDigest.getInstance("SHA-256").digest(data);

@@ -1,0 +1,34 @@
+package io.quantbeam.pipelines;
+
+import io.quantbeam.core.QuantbeamException;
+import java.util.Arrays;
+
+/** {@code quantbeam <command> [--option=value ...]}: dispatches to a pipeline. */
+public final class Main {
+  private Main() {}
+
+  public static void main(String[] args) {
+    if (args.length == 0 || args[0].equals("help") || args[0].equals("--help")) {
+      System.out.println("usage: quantbeam <command> [--option=value ...]\n"
+          + "commands:\n"
+          + "  quantize   calibrate on Parquet texts with Beam and write model.int8.onnx,\n"
+          + "             calibration.qbct and report.json (--help=QuantizeOptions for options)\n"
+          + "Beam options (--runner, --targetParallelism, ...) pass through; DirectRunner is the"
+          + " default.");
+      return;
+    }
+    String[] rest = Arrays.copyOfRange(args, 1, args.length);
+    try {
+      switch (args[0]) {
+        case "quantize" -> QuantizePipeline.main(rest);
+        default -> {
+          System.err.println("unknown command '" + args[0] + "'; try: quantbeam help");
+          System.exit(2);
+        }
+      }
+    } catch (QuantbeamException e) {
+      System.err.println("error: " + e.getMessage());
+      System.exit(1);
+    }
+  }
+}

@@ -1,0 +1,146 @@
+package io.quantbeam.pipelines;
+
+import io.quantbeam.core.calib.CalibrationBatches;
+import org.apache.beam.sdk.options.Default;
+import org.apache.beam.sdk.options.Description;
+import org.apache.beam.sdk.options.PipelineOptions;
+import org.apache.beam.sdk.options.Validation;
+
+/** Options of {@code quantbeam quantize}. Beam's own options (--runner, ...) pass through. */
+public interface QuantizeOptions extends PipelineOptions {
+  @Description("The float32 ONNX model to quantize")
+  @Validation.Required
+  String getModel();
+
+  void setModel(String value);
+
+  @Description("The model's Hugging Face tokenizer.json")
+  @Validation.Required
+  String getTokenizer();
+
+  void setTokenizer(String value);
+
+  @Description("Calibration texts: a Parquet file or file pattern (e.g. 'data/*.parquet')")
+  @Validation.Required
+  String getCalibrationData();
+
+  void setCalibrationData(String value);
+
+  @Description("The column holding the text")
+  @Default.String("text")
+  String getTextColumn();
+
+  void setTextColumn(String value);
+
+  @Description("An integer label column to read along (optional; calibration ignores labels)")
+  String getLabelColumn();
+
+  void setLabelColumn(String value);
+
+  @Description("Calibrate on at most this many texts (0: all), those with the smallest text hash,"
+      + " so the sample does not depend on file layout")
+  @Default.Integer(0)
+  int getMaxExamples();
+
+  void setMaxExamples(int value);
+
+  @Description("Texts per ONNX Runtime call during calibration")
+  @Default.Integer(32)
+  int getBatchSize();
+
+  void setBatchSize(int value);
+
+  @Description("Tokens per text, special tokens included; longer texts are truncated and counted")
+  @Default.Integer(128)
+  int getMaxSequenceLength();
+
+  void setMaxSequenceLength(int value);
+
+  @Description("Buckets texts are grouped into before batching (the calibration's parallelism);"
+      + " the same number gives the same bytes")
+  @Default.Integer(CalibrationBatches.DEFAULT_BUCKETS)
+  int getBuckets();
+
+  void setBuckets(int value);
+
+  @Description("ONNX Runtime intra-op threads per worker JVM (0: ORT's default, all cores);"
+      + " about cores / worker threads")
+  @Default.Integer(0)
+  int getIntraOpThreads();
+
+  void setIntraOpThreads(int value);
+
+  @Description("Range estimation: minmax, moving-average, percentile or entropy")
+  @Default.String("minmax")
+  String getMethod();
+
+  void setMethod(String value);
+
+  @Description("Percentile for --method=percentile, in (0, 100]")
+  @Default.Double(99.999)
+  double getPercentile();
+
+  void setPercentile(double value);
+
+  @Description("Quantized levels compared against for --method=entropy")
+  @Default.Integer(128)
+  int getEntropyBins();
+
+  void setEntropyBins(int value);
+
+  @Description("Activation type: uint8 or int8")
+  @Default.String("uint8")
+  String getActivationType();
+
+  void setActivationType(String value);
+
+  @Description("Weight type: int8 or uint8")
+  @Default.String("int8")
+  String getWeightType();
+
+  void setWeightType(String value);
+
+  @Description("One weight scale per output channel")
+  @Default.Boolean(true)
+  boolean getPerChannel();
+
+  void setPerChannel(boolean value);
+
+  @Description("7-bit weights, for CPUs without VNNI")
+  @Default.Boolean(false)
+  boolean getReduceRange();
+
+  void setReduceRange(boolean value);
+
+  @Description("Centre activation ranges on zero")
+  @Default.Boolean(false)
+  boolean getSymmetricActivations();
+
+  void setSymmetricActivations(boolean value);
+
+  @Description("Comma-separated node names to leave in float")
+  @Default.String("")
+  String getExcludeNodes();
+
+  void setExcludeNodes(String value);
+
+  @Description("Comma-separated op types to quantize")
+  @Default.String("MatMul,Gemm,Gather")
+  String getOpTypes();
+
+  void setOpTypes(String value);
+
+  @Description("Output folder: model.int8.onnx, calibration.qbct (the calibration cache),"
+      + " report.json")
+  @Validation.Required
+  String getOutput();
+
+  void setOutput(String value);
+
+  @Description("Reuse the calibration cache in the output folder when its model SHA-256 and data"
+      + " fingerprint match (no inference)")
+  @Default.Boolean(false)
+  boolean getReuseCalibration();
+
+  void setReuseCalibration(boolean value);
+}

@@ -1,0 +1,383 @@
+package io.quantbeam.pipelines;
+
+import ai.onnx.proto.OnnxMl.ModelProto;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.quantbeam.core.Quantbeam;
+import io.quantbeam.core.QuantbeamException;
+import io.quantbeam.core.calib.DataFingerprint;
+import io.quantbeam.core.onnx.OnnxModelIO;
+import io.quantbeam.core.quant.QdqQuantizer;
+import io.quantbeam.core.quant.QuantConfig;
+import io.quantbeam.core.quant.QuantType;
+import io.quantbeam.core.stats.CalibrationMethod;
+import io.quantbeam.core.stats.CalibrationParams;
+import io.quantbeam.core.stats.CalibrationTable;
+import io.quantbeam.core.text.LabeledText;
+import io.quantbeam.transforms.Coders;
+import io.quantbeam.transforms.Counters;
+import io.quantbeam.transforms.FingerprintTexts;
+import io.quantbeam.transforms.MergeStatistics;
+import io.quantbeam.transforms.ObserveActivations;
+import io.quantbeam.transforms.QuantSettings;
+import io.quantbeam.transforms.QuantizeFromTable;
+import io.quantbeam.transforms.ReadExamples;
+import io.quantbeam.transforms.SampleExamples;
+import io.quantbeam.transforms.TokenizeAndBatch;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.Arrays;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.stream.Collectors;
+import org.apache.beam.sdk.Pipeline;
+import org.apache.beam.sdk.PipelineResult;
+import org.apache.beam.sdk.metrics.MetricQueryResults;
+import org.apache.beam.sdk.metrics.MetricResult;
+import org.apache.beam.sdk.metrics.MetricsFilter;
+import org.apache.beam.sdk.metrics.MetricNameFilter;
+import org.apache.beam.sdk.options.PipelineOptionsFactory;
+import org.apache.beam.sdk.transforms.Create;
+import org.apache.beam.sdk.transforms.DoFn;
+import org.apache.beam.sdk.transforms.MapElements;
+import org.apache.beam.sdk.transforms.PTransform;
+import org.apache.beam.sdk.transforms.ParDo;
+import org.apache.beam.sdk.transforms.View;
+import org.apache.beam.sdk.values.PBegin;
+import org.apache.beam.sdk.values.PCollection;
+import org.apache.beam.sdk.values.PCollectionView;
+import org.apache.beam.sdk.values.TypeDescriptors;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * {@code quantbeam quantize}: calibrates a float transformer on a Parquet corpus with Beam and
+ * writes its static INT8 QDQ model.
+ *
+ * <pre>
+ * Parquet ──ReadExamples──► texts ──[SampleExamples]──┬─► FingerprintTexts ──────────────┐ (side input)
+ *                                                     └─► TokenizeAndBatch               │
+ *                                                          └─► ObserveActivations        │
+ *                                                               └─► MergeStatistics ◄────┘
+ *                                                                    └─► QuantizeFromTable
+ *                                                                         (calibration.qbct,
+ *                                                                          model.int8.onnx)
+ * </pre>
+ *
+ * The driver then writes {@code report.json} from the quantizer's summary and the Beam counters.
+ * The outputs are byte-identical to {@link Quantbeam#quantize} on the same texts and options.
+ */
+public final class QuantizePipeline {
+  public static final String REPORT_FILE = "report.json";
+  private static final Logger LOG = LoggerFactory.getLogger(QuantizePipeline.class);
+
+  private QuantizePipeline() {}
+
+  public static void main(String[] args) {
+    PipelineOptionsFactory.register(QuantizeOptions.class);
+    QuantizeOptions options =
+        PipelineOptionsFactory.fromArgs(args).withValidation().as(QuantizeOptions.class);
+    JsonNode report = run(options);
+    System.out.println("Wrote " + report.path("model").path("path").asText() + " (sha256 "
+        + report.path("model").path("sha256").asText() + ") and "
+        + Path.of(options.getOutput()).resolve(REPORT_FILE));
+  }
+
+  /** The quantizer configuration the options describe. */
+  public static QuantConfig config(QuantizeOptions o) {
+    CalibrationParams calibration = CalibrationParams.of(CalibrationMethod.parse(o.getMethod()))
+        .withPercentile(o.getPercentile(), true)
+        .withEntropyTargetBins(o.getEntropyBins());
+    return QuantConfig.defaults()
+        .withCalibration(calibration)
+        .withTypes(QuantType.parse(o.getActivationType()), QuantType.parse(o.getWeightType()))
+        .withPerChannel(o.getPerChannel())
+        .withReduceRange(o.getReduceRange())
+        .withSymmetricActivations(o.getSymmetricActivations())
+        .withOpTypes(commaList(o.getOpTypes()))
+        .withExcludeNodes(commaList(o.getExcludeNodes()));
+  }
+
+  /** The options as the one-machine API's options. */
+  public static Quantbeam.Options apiOptions(QuantizeOptions o) {
+    return new Quantbeam.Options(o.getBatchSize(), o.getMaxSequenceLength(),
+        o.getIntraOpThreads(), o.getBuckets());
+  }
+
+  static Set<String> commaList(String s) {
+    if (s == null || s.isBlank()) {
+      return Set.of();
+    }
+    return Arrays.stream(s.split(",")).map(String::trim).filter(x -> !x.isEmpty())
+        .collect(Collectors.toCollection(LinkedHashSet::new));
+  }
+
+  /** Runs calibration (or reuses the cache) and quantization; returns the report it wrote. */
+  public static JsonNode run(QuantizeOptions o) {
+    apiOptions(o); // validates the sizes
+    QuantConfig config = config(o);
+    String model = Path.of(o.getModel()).toAbsolutePath().normalize().toString();
+    String tokenizer = Path.of(o.getTokenizer()).toAbsolutePath().normalize().toString();
+    Path out = Path.of(o.getOutput()).toAbsolutePath().normalize();
+    String modelSha = OnnxModelIO.sha256(Path.of(model));
+    ModelProto prepared = QdqQuantizer.prepare(OnnxModelIO.load(Path.of(model)));
+    List<String> tensors = QdqQuantizer.tensorsToCalibrate(prepared, config);
+    if (tensors.isEmpty()) {
+      throw new QuantbeamException("Nothing to calibrate in " + model + ": no float activation"
+          + " feeds a quantizable op. Check --opTypes and that the model is float32.");
+    }
+    Path staging;
+    try {
+      staging = Files.createTempDirectory("quantbeam-");
+    } catch (IOException e) {
+      throw new QuantbeamException("Cannot create a temporary folder: " + e, e);
+    }
+    try {
+      CalibrationTable cached = o.getReuseCalibration() ? usableCache(out, modelSha) : null;
+      Map<String, Long> counters;
+      double seconds;
+      boolean reused = false;
+      long start = System.nanoTime();
+      if (cached != null && sameData(o, cached, staging)) {
+        LOG.info("Reusing calibration cache {} (same model and data): no inference",
+            out.resolve(Quantbeam.TABLE_FILE));
+        Pipeline p = Pipeline.create(o);
+        p.apply("CachedTable", Create.of(cached).withCoder(Coders.CalibrationTableCoder.of()))
+            .apply("QuantizeFromTable", QuantizeFromTable.of(model, QuantSettings.of(config),
+                out.toString()))
+            .apply("KeepSummary", ParDo.of(new WriteFile(staging.resolve("summary.json"))));
+        counters = counters(runAndWait(p));
+        reused = true;
+      } else {
+        Pipeline p = Pipeline.create(o);
+        PCollection<String> texts = p.apply("CalibrationTexts", new CalibrationTexts(o));
+        PCollectionView<DataFingerprint> fingerprint = texts
+            .apply("FingerprintTexts", FingerprintTexts.create())
+            .apply("AsSingleton", View.asSingleton());
+        texts
+            .apply("TokenizeAndBatch", TokenizeAndBatch.of(tokenizer, o.getMaxSequenceLength(),
+                o.getBatchSize(), o.getBuckets()))
+            .apply("ObserveActivations", ObserveActivations.of(model, tensors,
+                o.getIntraOpThreads()))
+            .apply("MergeStatistics", MergeStatistics.withMetadata(modelSha, fingerprint))
+            .apply("QuantizeFromTable", QuantizeFromTable.of(model, QuantSettings.of(config),
+                out.toString()))
+            .apply("KeepSummary", ParDo.of(new WriteFile(staging.resolve("summary.json"))));
+        counters = counters(runAndWait(p));
+      }
+      seconds = (System.nanoTime() - start) / 1e9;
+      Path summaryFile = staging.resolve("summary.json");
+      if (!Files.exists(summaryFile)) {
+        throw new QuantbeamException("No usable calibration text in " + o.getCalibrationData()
+            + ": " + counters.getOrDefault(Counters.ROWS_READ, 0L) + " rows read, "
+            + counters.getOrDefault(Counters.SKIPPED_EMPTY, 0L) + " empty or blank, "
+            + counters.getOrDefault(Counters.SKIPPED_UNDECODABLE, 0L)
+            + " not valid UTF-8. Nothing was written.");
+      }
+      ObjectMapper json = new ObjectMapper();
+      JsonNode summary = json.readTree(summaryFile.toFile());
+      CalibrationTable table = CalibrationTable.read(out.resolve(Quantbeam.TABLE_FILE));
+      ObjectNode report = report(json, o, config, model, modelSha, summary, table, counters,
+          seconds, reused);
+      writeAtomically(out.resolve(REPORT_FILE),
+          json.writerWithDefaultPrettyPrinter().writeValueAsBytes(report));
+      return report;
+    } catch (IOException e) {
+      throw new QuantbeamException("Cannot write the report in " + out + ": " + e, e);
+    } finally {
+      deleteQuietly(staging);
+    }
+  }
+
+  /** The cache in the output folder if it was calibrated for this model, else null. */
+  private static CalibrationTable usableCache(Path out, String modelSha) {
+    Path file = out.resolve(Quantbeam.TABLE_FILE);
+    if (!Files.isRegularFile(file)) {
+      LOG.info("No calibration cache at {}: calibrating", file);
+      return null;
+    }
+    CalibrationTable table = CalibrationTable.read(file);
+    if (!modelSha.equals(table.metadata().get(MergeStatistics.MODEL_SHA256))) {
+      LOG.info("Calibration cache {} is for another model: calibrating", file);
+      return null;
+    }
+    return table;
+  }
+
+  /** Fingerprints the corpus (a read, no inference) and compares it with the cache's. */
+  private static boolean sameData(QuantizeOptions o, CalibrationTable cached, Path staging) {
+    Path file = staging.resolve("fingerprint.txt");
+    Pipeline p = Pipeline.create(o);
+    p.apply("CalibrationTexts", new CalibrationTexts(o))
+        .apply("FingerprintTexts", FingerprintTexts.create())
+        .apply("AsText", MapElements.into(TypeDescriptors.strings()).via(DataFingerprint::toString))
+        .apply("KeepFingerprint", ParDo.of(new WriteFile(file)));
+    runAndWait(p);
+    try {
+      String now = Files.exists(file) ? Files.readString(file) : "";
+      boolean same = now.equals(cached.metadata().get(MergeStatistics.DATA_FINGERPRINT));
+      if (!same) {
+        LOG.info("Calibration data changed (fingerprint {} vs cached {}): calibrating", now,
+            cached.metadata().get(MergeStatistics.DATA_FINGERPRINT));
+      }
+      return same;
+    } catch (IOException e) {
+      throw new QuantbeamException("Cannot read " + file + ": " + e, e);
+    }
+  }
+
+  /** Read, decode and (with --maxExamples) sample the calibration texts. */
+  static final class CalibrationTexts extends PTransform<PBegin, PCollection<String>> {
+    private final String pattern;
+    private final String textColumn;
+    private final String labelColumn;
+    private final int maxExamples;
+
+    CalibrationTexts(QuantizeOptions o) {
+      this.pattern = o.getCalibrationData();
+      this.textColumn = o.getTextColumn();
+      this.labelColumn = o.getLabelColumn();
+      this.maxExamples = o.getMaxExamples();
+    }
+
+    @Override
+    public PCollection<String> expand(PBegin begin) {
+      PCollection<String> texts = begin
+          .apply("ReadExamples", ReadExamples.from(pattern, textColumn)
+              .withLabelColumn(labelColumn))
+          .apply("Texts", MapElements.into(TypeDescriptors.strings()).via(LabeledText::text));
+      return maxExamples > 0 ? texts.apply("SampleExamples", SampleExamples.atMost(maxExamples))
+          : texts;
+    }
+  }
+
+  /** Writes its (single) input element to a file: how small results reach the driver. */
+  static final class WriteFile extends DoFn<String, Void> {
+    private final String path;
+
+    WriteFile(Path path) {
+      this.path = path.toString();
+    }
+
+    @ProcessElement
+    public void process(@Element String value) throws IOException {
+      writeAtomically(Path.of(path), value.getBytes(StandardCharsets.UTF_8));
+    }
+  }
+
+  private static PipelineResult runAndWait(Pipeline p) {
+    try {
+      PipelineResult result = p.run();
+      result.waitUntilFinish();
+      return result;
+    } catch (Pipeline.PipelineExecutionException e) {
+      for (Throwable t = e; t != null; t = t.getCause()) {
+        if (t instanceof QuantbeamException q) {
+          throw new QuantbeamException(q.getMessage(), e);
+        }
+      }
+      throw e;
+    }
+  }
+
+  /** The pipeline's counters by name (committed values where the runner has them). */
+  static Map<String, Long> counters(PipelineResult result) {
+    MetricQueryResults q = result.metrics().queryMetrics(MetricsFilter.builder()
+        .addNameFilter(MetricNameFilter.inNamespace(Counters.NAMESPACE)).build());
+    Map<String, Long> out = new TreeMap<>();
+    for (MetricResult<Long> c : q.getCounters()) {
+      long v;
+      try {
+        v = c.getCommitted();
+      } catch (UnsupportedOperationException e) {
+        v = c.getAttempted();
+      }
+      out.merge(c.getName().getName(), v, Long::sum);
+    }
+    return out;
+  }
+
+  private static ObjectNode report(ObjectMapper json, QuantizeOptions o, QuantConfig config,
+      String model, String modelSha, JsonNode summary, CalibrationTable table,
+      Map<String, Long> counters, double seconds, boolean reused) {
+    ObjectNode r = json.createObjectNode();
+    ObjectNode m = r.putObject("model");
+    m.put("path", summary.path("modelPath").asText());
+    m.put("sha256", summary.path("modelSha256").asText());
+    m.put("sizeBytes", summary.path("modelSizeBytes").asLong());
+    m.putObject("source").put("path", model).put("sha256", modelSha);
+    String fingerprint = table.metadata().get(MergeStatistics.DATA_FINGERPRINT);
+    long examples = reused ? DataFingerprint.parse(fingerprint).count()
+        : counters.getOrDefault(Counters.EXAMPLES_OBSERVED, 0L);
+    ObjectNode c = r.putObject("calibration");
+    c.put("method", config.calibration().method().name().toLowerCase(java.util.Locale.ROOT));
+    c.put("examples", examples);
+    c.put("tensors", summary.path("tensors").asInt());
+    c.put("seconds", seconds);
+    c.put("examplesPerSecond", reused || seconds <= 0 ? 0.0 : examples / seconds);
+    c.put("reused", reused);
+    c.put("batches", counters.getOrDefault(Counters.BATCHES_OBSERVED, 0L));
+    c.put("tokens", counters.getOrDefault(Counters.TOKENS, 0L));
+    c.put("dataFingerprint", fingerprint);
+    c.put("tablePath", summary.path("tablePath").asText());
+    c.put("tableSha256", summary.path("tableSha256").asText());
+    ObjectNode in = r.putObject("input");
+    in.put("data", o.getCalibrationData());
+    in.put("textColumn", o.getTextColumn());
+    in.put("rowsRead", counters.getOrDefault(Counters.ROWS_READ, 0L));
+    in.put("skippedEmptyText", counters.getOrDefault(Counters.SKIPPED_EMPTY, 0L));
+    in.put("skippedUndecodableText", counters.getOrDefault(Counters.SKIPPED_UNDECODABLE, 0L));
+    in.put("truncatedTexts", counters.getOrDefault(Counters.TRUNCATED, 0L));
+    in.put("maxExamples", o.getMaxExamples());
+    ObjectNode cfg = r.putObject("config");
+    cfg.put("activationType", config.activationType().name());
+    cfg.put("weightType", config.weightType().name());
+    cfg.put("perChannel", config.perChannel());
+    cfg.put("reduceRange", config.reduceRange());
+    cfg.put("symmetricActivations", config.symmetricActivations());
+    cfg.put("percentile", config.calibration().percentile());
+    cfg.put("entropyBins", config.calibration().entropyTargetBins());
+    config.opTypes().forEach(cfg.putArray("opTypes")::add);
+    config.excludeNodes().forEach(cfg.putArray("excludeNodes")::add);
+    cfg.put("batchSize", o.getBatchSize());
+    cfg.put("maxSequenceLength", o.getMaxSequenceLength());
+    cfg.put("buckets", o.getBuckets());
+    cfg.put("intraOpThreads", o.getIntraOpThreads());
+    cfg.put("runner", o.getRunner().getSimpleName());
+    r.put("quantizedNodes", summary.path("quantizedNodes").asLong());
+    r.set("decisions", summary.path("decisions"));
+    return r;
+  }
+
+  static void writeAtomically(Path file, byte[] bytes) throws IOException {
+    Files.createDirectories(file.toAbsolutePath().getParent());
+    Path tmp = Files.createTempFile(file.toAbsolutePath().getParent(),
+        "." + file.getFileName() + ".", ".tmp");
+    try {
+      Files.write(tmp, bytes);
+      try {
+        Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+      } catch (AtomicMoveNotSupportedException e) {
+        Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING);
+      }
+    } finally {
+      Files.deleteIfExists(tmp);
+    }
+  }
+
+  private static void deleteQuietly(Path dir) {
+    try (var files = Files.walk(dir)) {
+      files.sorted(java.util.Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
+    } catch (IOException ignored) {
+      // a temporary folder; best effort
+    }
+  }
+}

@@ -1,0 +1,127 @@
+package io.quantbeam.transforms;
+
+import io.quantbeam.core.calib.Calibrator;
+import io.quantbeam.core.stats.TensorStats;
+import io.quantbeam.core.text.EncodedBatch;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicLong;
+import org.apache.beam.sdk.coders.KvCoder;
+import org.apache.beam.sdk.coders.StringUtf8Coder;
+import org.apache.beam.sdk.metrics.Counter;
+import org.apache.beam.sdk.transforms.DoFn;
+import org.apache.beam.sdk.transforms.PTransform;
+import org.apache.beam.sdk.transforms.ParDo;
+import org.apache.beam.sdk.transforms.windowing.GlobalWindow;
+import org.apache.beam.sdk.values.KV;
+import org.apache.beam.sdk.values.PCollection;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Runs the float model on each tokenized batch with the calibrated tensors exposed, and folds the
+ * values into per-tensor statistics. Statistics accumulate over a bundle and leave at the bundle's
+ * end as partial {@code KV<tensor, TensorStats>}: nothing per example is kept.
+ *
+ * <p>All DoFn instances of a JVM share one ONNX Runtime session (see {@link SharedResources});
+ * its intra-op threads are a parameter, to be capped at about cores / worker threads. Counts
+ * {@value Counters#EXAMPLES_OBSERVED} and {@value Counters#BATCHES_OBSERVED}, and logs progress
+ * (examples/s) every few seconds.
+ */
+public final class ObserveActivations
+    extends PTransform<PCollection<EncodedBatch>, PCollection<KV<String, TensorStats>>> {
+  private final String modelPath;
+  private final List<String> tensors;
+  private final int intraOpThreads;
+
+  private ObserveActivations(String modelPath, List<String> tensors, int intraOpThreads) {
+    this.modelPath = modelPath;
+    this.tensors = List.copyOf(tensors);
+    this.intraOpThreads = intraOpThreads;
+  }
+
+  /**
+   * @param modelPath the float model (prepared with {@code QdqQuantizer.prepare} on the worker)
+   * @param tensors the tensors to observe, {@code QdqQuantizer.tensorsToCalibrate}
+   * @param intraOpThreads ONNX Runtime intra-op threads per session (0: ORT's default)
+   */
+  public static ObserveActivations of(String modelPath, List<String> tensors, int intraOpThreads) {
+    return new ObserveActivations(modelPath, tensors, intraOpThreads);
+  }
+
+  @Override
+  public PCollection<KV<String, TensorStats>> expand(PCollection<EncodedBatch> batches) {
+    return batches
+        .apply("RunModel", ParDo.of(new ObserveFn(modelPath, tensors, intraOpThreads)))
+        .setCoder(KvCoder.of(StringUtf8Coder.of(), Coders.TensorStatsCoder.of()));
+  }
+
+  static final class ObserveFn extends DoFn<EncodedBatch, KV<String, TensorStats>> {
+    private static final Logger LOG = LoggerFactory.getLogger(ObserveActivations.class);
+    private static final long LOG_EVERY_NANOS = 5_000_000_000L;
+    /** Progress of this JVM, for the log line. */
+    private static final AtomicLong JVM_EXAMPLES = new AtomicLong();
+    private static final AtomicLong JVM_START = new AtomicLong();
+    private static final AtomicLong LAST_LOG = new AtomicLong();
+
+    private final String modelPath;
+    private final List<String> tensors;
+    private final int intraOpThreads;
+    private final Counter examples = Counters.counter(Counters.EXAMPLES_OBSERVED);
+    private final Counter batchCount = Counters.counter(Counters.BATCHES_OBSERVED);
+    private transient Calibrator calibrator;
+    private transient Map<String, TensorStats> bundleStats;
+
+    ObserveFn(String modelPath, List<String> tensors, int intraOpThreads) {
+      this.modelPath = modelPath;
+      this.tensors = tensors;
+      this.intraOpThreads = intraOpThreads;
+    }
+
+    @Setup
+    public void setup() {
+      calibrator = SharedResources.calibrator(modelPath, tensors, intraOpThreads);
+      JVM_START.compareAndSet(0, System.nanoTime());
+      LAST_LOG.compareAndSet(0, System.nanoTime());
+    }
+
+    @StartBundle
+    public void startBundle() {
+      bundleStats = null;
+    }
+
+    @ProcessElement
+    public void process(@Element EncodedBatch batch) {
+      if (bundleStats == null) {
+        bundleStats = calibrator.newStatistics();
+      }
+      calibrator.observe(batch, bundleStats);
+      examples.inc(batch.batchSize());
+      batchCount.inc();
+      logProgress(JVM_EXAMPLES.addAndGet(batch.batchSize()));
+    }
+
+    private static void logProgress(long seen) {
+      long now = System.nanoTime();
+      long last = LAST_LOG.get();
+      if (now - last >= LOG_EVERY_NANOS && LAST_LOG.compareAndSet(last, now)) {
+        double seconds = (now - JVM_START.get()) / 1e9;
+        LOG.info(String.format(Locale.ROOT, "calibration: %d examples so far, %.1f examples/s",
+            seen, seen / Math.max(seconds, 1e-9)));
+      }
+    }
+
+    @FinishBundle
+    public void finishBundle(FinishBundleContext context) {
+      if (bundleStats == null) {
+        return;
+      }
+      for (Map.Entry<String, TensorStats> e : bundleStats.entrySet()) {
+        context.output(KV.of(e.getKey(), e.getValue()), GlobalWindow.INSTANCE.maxTimestamp(),
+            GlobalWindow.INSTANCE);
+      }
+      bundleStats = null;
+    }
+  }
+}

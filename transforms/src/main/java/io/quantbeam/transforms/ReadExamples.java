@@ -1,0 +1,171 @@
+package io.quantbeam.transforms;
+
+import io.quantbeam.core.QuantbeamException;
+import io.quantbeam.core.text.LabeledText;
+import java.nio.ByteBuffer;
+import java.nio.CharBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
+import java.util.List;
+import org.apache.avro.generic.GenericRecord;
+import org.apache.avro.util.Utf8;
+import org.apache.beam.sdk.coders.ByteArrayCoder;
+import org.apache.beam.sdk.coders.KvCoder;
+import org.apache.beam.sdk.coders.NullableCoder;
+import org.apache.beam.sdk.coders.VarIntCoder;
+import org.apache.beam.sdk.io.FileSystems;
+import org.apache.beam.sdk.io.parquet.ParquetIO;
+import org.apache.beam.sdk.metrics.Counter;
+import org.apache.beam.sdk.transforms.DoFn;
+import org.apache.beam.sdk.transforms.PTransform;
+import org.apache.beam.sdk.transforms.ParDo;
+import org.apache.beam.sdk.transforms.SerializableFunction;
+import org.apache.beam.sdk.values.KV;
+import org.apache.beam.sdk.values.PBegin;
+import org.apache.beam.sdk.values.PCollection;
+import org.apache.parquet.schema.MessageType;
+import org.apache.parquet.schema.Type;
+
+/**
+ * Reads examples (a text column and an optional integer label column) from Parquet files.
+ *
+ * <p>The columns are checked while the pipeline is built, on the footer of the first matching file:
+ * a missing file or column fails at once, and the error lists the columns the file has. Rows whose
+ * text is null, empty or blank, or whose bytes are not valid UTF-8, are skipped and counted
+ * ({@value Counters#SKIPPED_EMPTY}, {@value Counters#SKIPPED_UNDECODABLE}). A row without a
+ * label gets label {@code -1}.
+ */
+public final class ReadExamples extends PTransform<PBegin, PCollection<LabeledText>> {
+  private final String filePattern;
+  private final String textColumn;
+  private final String labelColumn;
+
+  private ReadExamples(String filePattern, String textColumn, String labelColumn) {
+    this.filePattern = filePattern;
+    this.textColumn = textColumn;
+    this.labelColumn = labelColumn;
+  }
+
+  /** Texts from column {@code textColumn} of the Parquet files matching {@code filePattern}. */
+  public static ReadExamples from(String filePattern, String textColumn) {
+    if (filePattern == null || filePattern.isBlank()) {
+      throw new QuantbeamException("No calibration data given: pass a Parquet file or pattern.");
+    }
+    if (textColumn == null || textColumn.isBlank()) {
+      throw new QuantbeamException("The text column name must not be empty.");
+    }
+    return new ReadExamples(filePattern, textColumn, null);
+  }
+
+  /** Also reads integer labels from {@code labelColumn} (null or empty: none). */
+  public ReadExamples withLabelColumn(String column) {
+    return new ReadExamples(filePattern, textColumn,
+        column == null || column.isBlank() ? null : column);
+  }
+
+  @Override
+  public PCollection<LabeledText> expand(PBegin input) {
+    FileSystems.setDefaultPipelineOptions(input.getPipeline().getOptions());
+    checkColumns();
+    return input
+        .apply("ReadParquet", ParquetIO.parseGenericRecords(
+                new RawColumns(textColumn, labelColumn))
+            .from(filePattern)
+            .withCoder(KvCoder.of(NullableCoder.of(ByteArrayCoder.of()),
+                NullableCoder.of(VarIntCoder.of()))))
+        .apply("DecodeText", ParDo.of(new DecodeText()))
+        .setCoder(Coders.LabeledTextCoder.of());
+  }
+
+  private void checkColumns() {
+    var first = ParquetFooter.match(filePattern).get(0);
+    MessageType schema = ParquetFooter.schema(first);
+    List<String> columns = ParquetFooter.columns(schema);
+    for (String needed : labelColumn == null ? List.of(textColumn)
+        : List.of(textColumn, labelColumn)) {
+      if (!schema.containsField(needed)) {
+        throw new QuantbeamException("Column '" + needed + "' is not in " + first.resourceId()
+            + "; its columns are " + columns + ". Name the right one with --textColumn"
+            + (labelColumn == null ? "" : " / --labelColumn") + ".");
+      }
+    }
+    Type text = schema.getType(textColumn);
+    if (!text.isPrimitive()
+        || text.asPrimitiveType().getPrimitiveTypeName()
+            != org.apache.parquet.schema.PrimitiveType.PrimitiveTypeName.BINARY) {
+      throw new QuantbeamException("Column '" + textColumn + "' of " + first.resourceId()
+          + " is " + text + ", not a string column; its columns are " + columns + ".");
+    }
+  }
+
+  /** A record's raw text bytes and label, nulls kept: judging them is the next step's job. */
+  static final class RawColumns implements SerializableFunction<GenericRecord, KV<byte[], Integer>> {
+    private final String textColumn;
+    private final String labelColumn;
+
+    RawColumns(String textColumn, String labelColumn) {
+      this.textColumn = textColumn;
+      this.labelColumn = labelColumn;
+    }
+
+    @Override
+    public KV<byte[], Integer> apply(GenericRecord record) {
+      Integer label = null;
+      if (labelColumn != null && record.get(labelColumn) instanceof Number n) {
+        label = n.intValue();
+      }
+      return KV.of(bytesOf(record.get(textColumn)), label);
+    }
+
+    private static byte[] bytesOf(Object value) {
+      if (value == null) {
+        return null;
+      }
+      if (value instanceof Utf8 u) {
+        return Arrays.copyOf(u.getBytes(), u.getByteLength());
+      }
+      if (value instanceof ByteBuffer b) {
+        ByteBuffer d = b.duplicate();
+        byte[] out = new byte[d.remaining()];
+        d.get(out);
+        return out;
+      }
+      return value.toString().getBytes(StandardCharsets.UTF_8);
+    }
+  }
+
+  /** Strict UTF-8 decoding; skips and counts empty and undecodable texts. */
+  static final class DecodeText extends DoFn<KV<byte[], Integer>, LabeledText> {
+    private final Counter rows = Counters.counter(Counters.ROWS_READ);
+    private final Counter empty = Counters.counter(Counters.SKIPPED_EMPTY);
+    private final Counter undecodable = Counters.counter(Counters.SKIPPED_UNDECODABLE);
+
+    @ProcessElement
+    public void process(@Element KV<byte[], Integer> row, OutputReceiver<LabeledText> out) {
+      rows.inc();
+      byte[] bytes = row.getKey();
+      if (bytes == null || bytes.length == 0) {
+        empty.inc();
+        return;
+      }
+      String text;
+      try {
+        CharBuffer chars = StandardCharsets.UTF_8.newDecoder()
+            .onMalformedInput(CodingErrorAction.REPORT)
+            .onUnmappableCharacter(CodingErrorAction.REPORT)
+            .decode(ByteBuffer.wrap(bytes));
+        text = chars.toString();
+      } catch (CharacterCodingException e) {
+        undecodable.inc();
+        return;
+      }
+      if (text.isBlank()) { // the one-machine API skips blank texts too
+        empty.inc();
+        return;
+      }
+      out.output(new LabeledText(text, row.getValue() == null ? -1 : row.getValue()));
+    }
+  }
+}
