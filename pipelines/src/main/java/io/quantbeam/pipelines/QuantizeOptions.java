@@ -118,6 +118,13 @@ public interface QuantizeOptions extends PipelineOptions {
 
   void setSymmetricActivations(boolean value);
 
+  @Description("Leave float any activation whose 8-bit SQNR, predicted from its calibration"
+      + " histogram, is below this many dB (0 disables)")
+  @Default.Double(19.5)
+  double getMinActivationSqnrDb();
+
+  void setMinActivationSqnrDb(double value);
+
   @Description("Comma-separated node names to leave in float")
   @Default.String("")
   String getExcludeNodes();

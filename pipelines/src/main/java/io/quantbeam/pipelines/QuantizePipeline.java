@@ -102,6 +102,7 @@ public final class QuantizePipeline {
         .withPerChannel(o.getPerChannel())
         .withReduceRange(o.getReduceRange())
         .withSymmetricActivations(o.getSymmetricActivations())
+        .withMinActivationSqnrDb(o.getMinActivationSqnrDb())
         .withOpTypes(commaList(o.getOpTypes()))
         .withExcludeNodes(commaList(o.getExcludeNodes()));
   }
