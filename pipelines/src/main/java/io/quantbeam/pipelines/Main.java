@@ -7,12 +7,13 @@ import java.util.Arrays;
 public final class Main {
   private Main() {}
 
-  public static void main(String[] args) {
+  public static void main(String[] args) throws Exception {
     if (args.length == 0 || args[0].equals("help") || args[0].equals("--help")) {
       System.out.println("usage: quantbeam <command> [--option=value ...]\n"
           + "commands:\n"
           + "  quantize   calibrate on Parquet texts with Beam and write model.int8.onnx,\n"
           + "             calibration.qbct and report.json (--help=QuantizeOptions for options)\n"
+          + "  bench calibration   pipeline examples/s vs plain FP32 inference, and peak RSS\n"
           + "Beam options (--runner, --targetParallelism, ...) pass through; DirectRunner is the"
           + " default.");
       return;
@@ -21,6 +22,14 @@ public final class Main {
     try {
       switch (args[0]) {
         case "quantize" -> QuantizePipeline.main(rest);
+        case "bench" -> {
+          if (rest.length == 0 || !rest[0].equals("calibration")) {
+            System.err.println("usage: quantbeam bench calibration --model=... --tokenizer=..."
+                + " --calibrationData=FILE.parquet --output=... [--maxExamples=5000]");
+            System.exit(2);
+          }
+          CalibrationBenchmark.main(Arrays.copyOfRange(rest, 1, rest.length));
+        }
         default -> {
           System.err.println("unknown command '" + args[0] + "'; try: quantbeam help");
           System.exit(2);
