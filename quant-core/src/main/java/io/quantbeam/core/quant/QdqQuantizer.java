@@ -3,7 +3,6 @@ package io.quantbeam.core.quant;
 import ai.onnx.proto.OnnxMl.GraphProto;
 import ai.onnx.proto.OnnxMl.ModelProto;
 import ai.onnx.proto.OnnxMl.NodeProto;
-import ai.onnx.proto.OnnxMl.OperatorSetIdProto;
 import ai.onnx.proto.OnnxMl.TensorProto;
 import ai.onnx.proto.OnnxMl.ValueInfoProto;
 import io.quantbeam.core.QuantbeamException;
@@ -230,12 +229,4 @@ public final class QdqQuantizer {
     return prev[b.length()];
   }
 
-  static OperatorSetIdProto defaultOpset(ModelProto m) {
-    for (OperatorSetIdProto o : m.getOpsetImportList()) {
-      if (o.getDomain().isEmpty() || o.getDomain().equals("ai.onnx")) {
-        return o;
-      }
-    }
-    return null;
-  }
 }

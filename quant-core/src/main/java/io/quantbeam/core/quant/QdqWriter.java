@@ -32,6 +32,8 @@ public final class QdqWriter {
   private final Map<String, String> dequantizedActivations = new HashMap<>();
   private final Map<String, QuantParams> activationParams = new HashMap<>();
   private final Map<String, QuantizedTable> quantizedWeights = new HashMap<>();
+  /** Weight DQ outputs already emitted (a weight shared by several nodes is dequantized once). */
+  private final Set<String> emittedNames = new java.util.HashSet<>();
 
   QdqWriter(GraphView view, QuantConfig config, Map<String, Range> ranges,
       Map<String, String> unusableRanges, Set<String> maskPath) {
@@ -128,8 +130,6 @@ public final class QdqWriter {
     }
     return dqOut;
   }
-
-  private final java.util.Set<String> emittedNames = new java.util.HashSet<>();
 
   /** An embedding table stored in 8 bits, per tensor (the gathered rows share one scale). */
   public QuantizedTable quantizedTable(String table) {
