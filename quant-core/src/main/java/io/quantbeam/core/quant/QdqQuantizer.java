@@ -228,5 +228,4 @@ public final class QdqQuantizer {
     }
     return prev[b.length()];
   }
-
 }
