@@ -11,6 +11,7 @@ import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import io.quantbeam.core.QuantbeamException;
 import io.quantbeam.core.graph.GraphView;
+import io.quantbeam.core.runtime.TensorViews;
 import io.quantbeam.core.text.EncodedBatch;
 import io.quantbeam.core.stats.TensorStats;
 import java.util.LinkedHashSet;
@@ -122,7 +123,7 @@ public final class Calibrator implements AutoCloseable {
     try (OrtSession.Result result = session.run(inputs, outputNames)) {
       for (String t : tensors) {
         OnnxValue value = result.get(t).orElseThrow();
-        stats.get(t).addBatch(((OnnxTensor) value).getFloatBuffer());
+        stats.get(t).addBatch(TensorViews.floats((OnnxTensor) value));
       }
     } catch (OrtException e) {
       throw new QuantbeamException("ONNX Runtime failed: " + e.getMessage()

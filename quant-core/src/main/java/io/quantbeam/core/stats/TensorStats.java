@@ -227,35 +227,54 @@ public final class TensorStats {
 
   /** A batch from {@code array[from, to)} or, when array is null, {@code buffer[from, to)}. */
   private void addBatch(float[] array, FloatBuffer buffer, int from, int to) {
-    // Pass 1: min and max. Math.min/max propagate NaN, so a clean batch is recognised cheaply.
-    // A tensor whose previous batch needed the slow path (a mask tensor, typically) goes there
-    // directly; both paths give the same statistics.
+    // Usual case, one pass: bin on the current grids while tracking the extremes. When a value
+    // needs a coarser grid (early batches) the scratch is discarded and the batch binned again
+    // on grids fitted to the extremes just found. A batch with NaN, an infinity or an extreme
+    // value, or a tensor whose previous batch had one (a mask tensor, typically), goes to the
+    // slow path. All paths give the same statistics.
     BatchScan scan = batchScan();
     scan.reset();
     if (!scan.lastDirty) {
-      forChunks(array, buffer, from, to, scan::minMax);
-    }
-    scan.lastDirty = scan.lastDirty || !(scan.mn > -EXTREME_F && scan.mx < EXTREME_F);
-    if (scan.lastDirty) { // NaN, an infinity or an extreme value (now or in the last batch)
-      forChunks(array, buffer, from, to, scan::classify);
-      scan.summarise();
-      nanCount += scan.nan;
-      posInfCount += scan.posInf;
-      negInfCount += scan.negInf;
-      extremeCount += scan.extreme;
-      scan.lastDirty = scan.finite != to - from || scan.extreme != 0;
-      if (scan.finite == 0) {
+      scan.mults[0] = positive.exponent() == AbsHistogram.NO_EXPONENT ? 0 : positive.multiplier();
+      scan.mults[1] = negative.exponent() == AbsHistogram.NO_EXPONENT ? 0 : negative.multiplier();
+      forChunks(array, buffer, from, to, scan::binOnGrid);
+      scan.lastDirty = Math.max(scan.maxPosBits, scan.maxNegBits) >= EXTREME_BITS;
+      if (!scan.lastDirty) {
+        float mn = scan.keyToFloat(scan.minKeyBits);
+        float mx = scan.keyToFloat(scan.maxKeyBits);
+        float maxPos = Float.intBitsToFloat(scan.maxPosBits);
+        float maxNeg = Float.intBitsToFloat(scan.maxNegBits);
+        if (!fitsGrid(positive, maxPos) || !fitsGrid(negative, maxNeg)) {
+          java.util.Arrays.fill(scan.counts, 0);
+          prepareHistograms(scan, -maxNeg, maxPos);
+          forChunks(array, buffer, from, to, scan::binFast);
+        }
+        finishBatch(scan, to - from, mn, mx);
         return;
       }
-      prepareHistograms(scan, -scan.maxNeg, scan.maxPos);
-      forChunks(array, buffer, from, to, scan::binSlow);
-      finishBatch(scan, scan.finite, scan.fmn, scan.fmx);
+      java.util.Arrays.fill(scan.counts, 0);
+      scan.reset();
+    }
+    // Slow path: NaN, an infinity or an extreme value (now or in the last batch).
+    forChunks(array, buffer, from, to, scan::classify);
+    scan.summarise();
+    nanCount += scan.nan;
+    posInfCount += scan.posInf;
+    negInfCount += scan.negInf;
+    extremeCount += scan.extreme;
+    scan.lastDirty = scan.finite != to - from || scan.extreme != 0;
+    if (scan.finite == 0) {
       return;
     }
-    prepareHistograms(scan, scan.mn, scan.mx);
-    // Pass 2: branch-free binning into the int scratch.
-    forChunks(array, buffer, from, to, scan::binFast);
-    finishBatch(scan, to - from, scan.mn, scan.mx);
+    prepareHistograms(scan, -scan.maxNeg, scan.maxPos);
+    forChunks(array, buffer, from, to, scan::binSlow);
+    finishBatch(scan, scan.finite, scan.fmn, scan.fmx);
+  }
+
+  /** Whether magnitude {@code abs} (0 for none) fits {@code h}'s grid without coarsening. */
+  private boolean fitsGrid(AbsHistogram h, float abs) {
+    return abs == 0f || (h.exponent() != AbsHistogram.NO_EXPONENT
+        && AbsHistogram.exponentFor(abs, Integer.numberOfTrailingZeros(bins)) <= h.exponent());
   }
 
   private interface ChunkOp {
@@ -341,8 +360,6 @@ public final class TensorStats {
     /** Bin-index multipliers 2^-exponent, indexed by sign bit (0 for an untouched side). */
     final double[] mults = new double[2];
     private float[] chunk;
-    float mn;
-    float mx;
     /** Whether the previous batch had NaN, infinite or extreme values. */
     boolean lastDirty;
     // slow path only
@@ -379,8 +396,6 @@ public final class TensorStats {
     }
 
     void reset() {
-      mn = Float.POSITIVE_INFINITY;
-      mx = Float.NEGATIVE_INFINITY;
       nan = posInf = negInf = extreme = finite = 0;
       fmn = Float.POSITIVE_INFINITY;
       fmx = Float.NEGATIVE_INFINITY;
@@ -393,16 +408,43 @@ public final class TensorStats {
       maxNegBits = 0;
     }
 
-    void minMax(float[] v, int from, int to) {
-      float a = mn;
-      float b = mx;
+    /**
+     * One-pass binning on the grids as they are (multipliers set by the caller, 0 for a side
+     * without a grid), tracking min and max (through the order-keeping int key of the float bits)
+     * and the largest magnitude of each sign. Values beyond a grid are clamped into its last bin:
+     * the caller checks the extremes and discards the scratch when a grid did not fit.
+     */
+    void binOnGrid(float[] v, int from, int to) {
+      int[] s = counts;
+      double[] m = mults;
+      int lb = logBins;
+      int lastBin = (1 << lb) - 1;
+      int minKey = minKeyBits;
+      int maxKey = maxKeyBits;
+      int posMax = maxPosBits;
+      int negMax = maxNegBits;
       for (int i = from; i < to; i++) {
-        float x = v[i];
-        a = Math.min(a, x);
-        b = Math.max(b, x);
+        int bits = Float.floatToRawIntBits(v[i]);
+        int sign = bits >>> 31;
+        int mag = bits & 0x7FFFFFFF;
+        int nonZero = (mag | -mag) >> 31;
+        int bin = Math.min((int) (Float.intBitsToFloat(mag) * m[sign]), lastBin);
+        s[(bin + 1 + (sign << lb)) & nonZero]++;
+        int key = bits ^ ((bits >> 31) & 0x7FFFFFFF);
+        minKey = Math.min(minKey, key);
+        maxKey = Math.max(maxKey, key);
+        int negMask = bits >> 31;
+        posMax = Math.max(posMax, mag & ~negMask);
+        negMax = Math.max(negMax, mag & negMask);
       }
-      mn = a;
-      mx = b;
+      minKeyBits = minKey;
+      maxKeyBits = maxKey;
+      maxPosBits = posMax;
+      maxNegBits = negMax;
+    }
+
+    float keyToFloat(int key) {
+      return Float.intBitsToFloat(key ^ ((key >> 31) & 0x7FFFFFFF));
     }
 
     void binFast(float[] v, int from, int to) {
@@ -472,8 +514,8 @@ public final class TensorStats {
       posInf = infOrNaNCount - nanCountScan - negInfCountScan;
       extreme = extremeOrMoreCount - infOrNaNCount;
       finite = valuesScanned - infOrNaNCount;
-      fmn = Float.intBitsToFloat(minKeyBits ^ ((minKeyBits >> 31) & 0x7FFFFFFF));
-      fmx = Float.intBitsToFloat(maxKeyBits ^ ((maxKeyBits >> 31) & 0x7FFFFFFF));
+      fmn = keyToFloat(minKeyBits);
+      fmx = keyToFloat(maxKeyBits);
       maxPos = Float.intBitsToFloat(maxPosBits);
       maxNeg = Float.intBitsToFloat(maxNegBits);
     }

@@ -125,6 +125,62 @@ class TensorStatsTest {
   }
 
   @Test
+  void batchesMatchValueByValueHistogramsWhateverTheGridHistory() {
+    // Scales that grow, shrink and jump (so grids fit, need coarsening, or are missing on one
+    // side), all-positive, all-negative and all-zero batches, values on bin edges.
+    Random r = new Random(5);
+    TensorStats s = new TensorStats(64);
+    AbsHistogram pos = new AbsHistogram(64);
+    AbsHistogram neg = new AbsHistogram(64);
+    double min = Double.POSITIVE_INFINITY;
+    double max = Double.NEGATIVE_INFINITY;
+    BigDecimal sumMin = BigDecimal.ZERO;
+    long count = 0;
+    for (int batch = 0; batch < 60; batch++) {
+      int n = 1 + r.nextInt(3000);
+      float[] v = gaussian(r, n, Math.scalb(1.0, r.nextInt(20) - 10));
+      int kind = r.nextInt(5);
+      for (int i = 0; i < n; i++) {
+        if (kind == 1) {
+          v[i] = Math.abs(v[i]);
+        } else if (kind == 2) {
+          v[i] = -Math.abs(v[i]);
+        } else if (kind == 3) {
+          v[i] = 0f;
+        } else if (i % 97 == 0 && pos.exponent() != AbsHistogram.NO_EXPONENT) {
+          v[i] = (float) (pos.binWidth() * r.nextInt(64)); // a bin edge of the current grid
+        }
+      }
+      float bmin = Float.POSITIVE_INFINITY;
+      float bmax = Float.NEGATIVE_INFINITY;
+      for (float x : v) {
+        (x < 0 ? neg : pos).add(Math.abs((double) x));
+        bmin = Math.min(bmin, x);
+        bmax = Math.max(bmax, x);
+      }
+      min = Math.min(min, bmin + 0.0);
+      max = Math.max(max, bmax + 0.0);
+      sumMin = sumMin.add(new BigDecimal(bmin + 0.0));
+      count += n;
+      if (batch % 2 == 0) {
+        s.addBatch(v, 0, n);
+      } else {
+        s.addBatch(direct(v));
+      }
+      assertEquals(count, s.count());
+      assertEquals(min, s.min());
+      assertEquals(max, s.max());
+      assertEquals(0, sumMin.compareTo(s.sumBatchMin()));
+      assertEquals(pos.exponent(), s.positive().exponent(), "batch " + batch);
+      assertArrayEquals(pos.counts(), s.positive().counts(), "batch " + batch);
+      assertEquals(pos.zeroCount() + neg.zeroCount(),
+          s.positive().zeroCount() + s.negative().zeroCount());
+      assertEquals(neg.exponent(), s.negative().exponent(), "batch " + batch);
+      assertArrayEquals(neg.counts(), s.negative().counts(), "batch " + batch);
+    }
+  }
+
+  @Test
   void directBufferHeapBufferAndArrayAgree() {
     Random r = new Random(3);
     TensorStats a = new TensorStats();
