@@ -14,6 +14,7 @@ public final class Main {
           + "  quantize   calibrate on Parquet texts with Beam and write model.int8.onnx,\n"
           + "             calibration.qbct and report.json (--help=QuantizeOptions for options)\n"
           + "  bench calibration   pipeline examples/s vs plain FP32 inference, and peak RSS\n"
+          + "  bench memory        peak RSS of quantize at several corpus sizes (--sizes=2000,20000)\n"
           + "Beam options (--runner, --targetParallelism, ...) pass through; DirectRunner is the"
           + " default.");
       return;
@@ -23,12 +24,18 @@ public final class Main {
       switch (args[0]) {
         case "quantize" -> QuantizePipeline.main(rest);
         case "bench" -> {
-          if (rest.length == 0 || !rest[0].equals("calibration")) {
-            System.err.println("usage: quantbeam bench calibration --model=... --tokenizer=..."
-                + " --calibrationData=FILE.parquet --output=... [--maxExamples=5000]");
-            System.exit(2);
+          String what = rest.length == 0 ? "" : rest[0];
+          String[] benchArgs = rest.length == 0 ? rest : Arrays.copyOfRange(rest, 1, rest.length);
+          switch (what) {
+            case "calibration" -> CalibrationBenchmark.main(benchArgs);
+            case "memory" -> MemoryBenchmark.main(benchArgs);
+            default -> {
+              System.err.println("usage: quantbeam bench calibration|memory --model=..."
+                  + " --tokenizer=... --calibrationData=FILE.parquet --output=..."
+                  + " [--maxExamples=5000 | --sizes=2000,20000]");
+              System.exit(2);
+            }
           }
-          CalibrationBenchmark.main(Arrays.copyOfRange(rest, 1, rest.length));
         }
         default -> {
           System.err.println("unknown command '" + args[0] + "'; try: quantbeam help");

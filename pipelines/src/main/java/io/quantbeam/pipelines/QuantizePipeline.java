@@ -15,16 +15,15 @@ import io.quantbeam.core.stats.CalibrationMethod;
 import io.quantbeam.core.stats.CalibrationParams;
 import io.quantbeam.core.stats.CalibrationTable;
 import io.quantbeam.core.text.LabeledText;
+import io.quantbeam.transforms.Calibrate;
 import io.quantbeam.transforms.Coders;
 import io.quantbeam.transforms.Counters;
 import io.quantbeam.transforms.FingerprintTexts;
 import io.quantbeam.transforms.MergeStatistics;
-import io.quantbeam.transforms.ObserveActivations;
 import io.quantbeam.transforms.QuantSettings;
 import io.quantbeam.transforms.QuantizeFromTable;
 import io.quantbeam.transforms.ReadExamples;
 import io.quantbeam.transforms.SampleExamples;
-import io.quantbeam.transforms.TokenizeAndBatch;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.AtomicMoveNotSupportedException;
@@ -50,10 +49,8 @@ import org.apache.beam.sdk.transforms.DoFn;
 import org.apache.beam.sdk.transforms.MapElements;
 import org.apache.beam.sdk.transforms.PTransform;
 import org.apache.beam.sdk.transforms.ParDo;
-import org.apache.beam.sdk.transforms.View;
 import org.apache.beam.sdk.values.PBegin;
 import org.apache.beam.sdk.values.PCollection;
-import org.apache.beam.sdk.values.PCollectionView;
 import org.apache.beam.sdk.values.TypeDescriptors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -63,13 +60,10 @@ import org.slf4j.LoggerFactory;
  * writes its static INT8 QDQ model.
  *
  * <pre>
- * Parquet ──ReadExamples──► texts ──[SampleExamples]──┬─► FingerprintTexts ──────────────┐ (side input)
- *                                                     └─► TokenizeAndBatch               │
- *                                                          └─► ObserveActivations        │
- *                                                               └─► MergeStatistics ◄────┘
- *                                                                    └─► QuantizeFromTable
- *                                                                         (calibration.qbct,
- *                                                                          model.int8.onnx)
+ * Parquet ──ReadExamples──► texts ──[SampleExamples]──► Calibrate ──► QuantizeFromTable
+ *                                                      (fingerprint,     (calibration.qbct,
+ *                                                       tokenize, observe, model.int8.onnx)
+ *                                                       merge)
  * </pre>
  *
  * The driver then writes {@code report.json} from the quantizer's summary and the Beam counters.
@@ -121,6 +115,13 @@ public final class QuantizePipeline {
         .collect(Collectors.toCollection(LinkedHashSet::new));
   }
 
+  /** The calibration stage with the options' sizes. */
+  static Calibrate calibrate(QuantizeOptions o, String model, String modelSha,
+      List<String> tensors, String tokenizer) {
+    return Calibrate.of(model, modelSha, tensors, tokenizer, o.getMaxSequenceLength(),
+        o.getBatchSize(), o.getBuckets(), o.getIntraOpThreads());
+  }
+
   /** Runs calibration (or reuses the cache) and quantization; returns the report it wrote. */
   public static JsonNode run(QuantizeOptions o) {
     apiOptions(o); // validates the sizes
@@ -159,16 +160,8 @@ public final class QuantizePipeline {
         reused = true;
       } else {
         Pipeline p = Pipeline.create(o);
-        PCollection<String> texts = p.apply("CalibrationTexts", new CalibrationTexts(o));
-        PCollectionView<DataFingerprint> fingerprint = texts
-            .apply("FingerprintTexts", FingerprintTexts.create())
-            .apply("AsSingleton", View.asSingleton());
-        texts
-            .apply("TokenizeAndBatch", TokenizeAndBatch.of(tokenizer, o.getMaxSequenceLength(),
-                o.getBatchSize(), o.getBuckets()))
-            .apply("ObserveActivations", ObserveActivations.of(model, tensors,
-                o.getIntraOpThreads()))
-            .apply("MergeStatistics", MergeStatistics.withMetadata(modelSha, fingerprint))
+        p.apply("CalibrationTexts", new CalibrationTexts(o))
+            .apply("Calibrate", calibrate(o, model, modelSha, tensors, tokenizer))
             .apply("QuantizeFromTable", QuantizeFromTable.of(model, QuantSettings.of(config),
                 out.toString()))
             .apply("KeepSummary", ParDo.of(new WriteFile(staging.resolve("summary.json"))));
@@ -353,6 +346,8 @@ public final class QuantizePipeline {
     cfg.put("buckets", o.getBuckets());
     cfg.put("intraOpThreads", o.getIntraOpThreads());
     cfg.put("runner", o.getRunner().getSimpleName());
+    r.putObject("process").put("peakRssMb", ProcessMemory.peakRssMb())
+        .put("cores", Runtime.getRuntime().availableProcessors());
     r.put("quantizedNodes", summary.path("quantizedNodes").asLong());
     r.set("decisions", summary.path("decisions"));
     return r;

@@ -19,6 +19,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.concurrent.Semaphore;
 
 /**
  * Runs a float model with every tensor to calibrate exposed as an extra graph output, and folds
@@ -39,6 +40,12 @@ public final class Calibrator implements AutoCloseable {
   private final List<String> tensors;
   private final Set<String> modelInputs;
   private final Set<String> outputNames;
+  /**
+   * Runs allowed at once: about cores / intra-op threads. A runner with more worker threads than
+   * that (DirectRunner starts at least three) would otherwise oversubscribe the cores with ONNX
+   * Runtime's spinning threads; waiting threads bin their own previous batch meanwhile.
+   */
+  private final Semaphore runs;
 
   /**
    * @param model the float model (already at the opset the quantizer will use)
@@ -52,6 +59,8 @@ public final class Calibrator implements AutoCloseable {
     }
     this.tensors = List.copyOf(tensors);
     this.outputNames = new LinkedHashSet<>(tensors);
+    int cores = Runtime.getRuntime().availableProcessors();
+    this.runs = new Semaphore(Math.max(1, intraOpThreads > 0 ? cores / intraOpThreads : 1), true);
     byte[] augmented = exposeTensors(model, tensors).toByteArray();
     try (OrtSession.SessionOptions options = new OrtSession.SessionOptions()) {
       options.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
@@ -120,14 +129,21 @@ public final class Calibrator implements AutoCloseable {
 
   /** Runs the model on ready-made inputs (the caller closes them) and updates {@code stats}. */
   public void observe(Map<String, OnnxTensor> inputs, Map<String, TensorStats> stats) {
-    try (OrtSession.Result result = session.run(inputs, outputNames)) {
+    runs.acquireUninterruptibly();
+    OrtSession.Result ran;
+    try {
+      ran = session.run(inputs, outputNames);
+    } catch (OrtException e) {
+      throw new QuantbeamException("ONNX Runtime failed: " + e.getMessage()
+          + ". If this is out of memory, lower --batchSize or --maxSequenceLength.", e);
+    } finally {
+      runs.release();
+    }
+    try (OrtSession.Result result = ran) {
       for (String t : tensors) {
         OnnxValue value = result.get(t).orElseThrow();
         stats.get(t).addBatch(TensorViews.floats((OnnxTensor) value));
       }
-    } catch (OrtException e) {
-      throw new QuantbeamException("ONNX Runtime failed: " + e.getMessage()
-          + ". If this is out of memory, lower --batchSize or --maxSequenceLength.", e);
     }
   }
 
