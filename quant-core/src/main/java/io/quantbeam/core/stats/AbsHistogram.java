@@ -261,7 +261,7 @@ public final class AbsHistogram {
   }
 
   /** Sets the exponent to {@code target >= exponent}, folding bins as needed. */
-  private void coarsenTo(int target) {
+  void coarsenTo(int target) {
     if (exponent == NO_EXPONENT) {
       exponent = target;
       return;

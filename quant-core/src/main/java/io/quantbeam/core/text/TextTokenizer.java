@@ -33,11 +33,14 @@ public final class TextTokenizer implements AutoCloseable {
   public static final int DEFAULT_MAX_LENGTH = 128;
 
   private final HuggingFaceTokenizer tokenizer;
+  private final long unknownId;
   private final Path source;
   private final int maxLength;
   private final long padId;
 
-  private TextTokenizer(HuggingFaceTokenizer tokenizer, Path source, int maxLength, long padId) {
+  private TextTokenizer(HuggingFaceTokenizer tokenizer, Path source, int maxLength, long padId,
+      long unknownId) {
+    this.unknownId = unknownId;
     this.tokenizer = tokenizer;
     this.source = source;
     this.maxLength = maxLength;
@@ -90,7 +93,7 @@ public final class TextTokenizer implements AutoCloseable {
       throw new QuantbeamException("Could not load tokenizer " + tokenizerJson + ": " + e.getMessage()
           + ". Pass a Hugging Face tokenizer.json written by the tokenizers library.", e);
     }
-    return new TextTokenizer(tok, tokenizerJson, maxLength, padId);
+    return new TextTokenizer(tok, tokenizerJson, maxLength, padId, unknownIdOf(root));
   }
 
   /** Sets DJL's offline and telemetry switches unless the user already chose. */
@@ -116,6 +119,45 @@ public final class TextTokenizer implements AutoCloseable {
       }
     }
     return 0L;
+  }
+
+  /** The id of the model's unknown token (model.unk_token in its vocabulary), or -1 if none. */
+  private static long unknownIdOf(JsonNode root) {
+    String unk = root.path("model").path("unk_token").asText("");
+    if (unk.isEmpty()) {
+      return -1L;
+    }
+    JsonNode vocab = root.path("model").path("vocab");
+    if (vocab.path(unk).isIntegralNumber()) {
+      return vocab.path(unk).asLong();
+    }
+    for (JsonNode t : root.path("added_tokens")) {
+      if (unk.equals(t.path("content").asText()) && t.path("id").isIntegralNumber()) {
+        return t.path("id").asLong();
+      }
+    }
+    return -1L;
+  }
+
+  /** The unknown token's id, or -1 when the tokenizer declares none. */
+  public long unknownId() {
+    return unknownId;
+  }
+
+  /** Real (unpadded) positions of {@code batch} holding the unknown token; 0 if there is none. */
+  public long unknownTokens(EncodedBatch batch) {
+    if (unknownId < 0) {
+      return 0;
+    }
+    long n = 0;
+    long[] ids = batch.inputIds();
+    long[] mask = batch.attentionMask();
+    for (int i = 0; i < ids.length; i++) {
+      if (mask[i] != 0 && ids[i] == unknownId) {
+        n++;
+      }
+    }
+    return n;
   }
 
   /** Maximum encoded length, special tokens included. */
