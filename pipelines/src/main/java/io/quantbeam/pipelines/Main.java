@@ -12,7 +12,10 @@ public final class Main {
       System.out.println("usage: quantbeam <command> [--option=value ...]\n"
           + "commands:\n"
           + "  quantize   calibrate on Parquet texts with Beam and write model.int8.onnx,\n"
-          + "             calibration.qbct and report.json (--help=QuantizeOptions for options)\n"
+          + "             calibration.qbct and report.json (--help=QuantizeOptions for options);\n"
+          + "             with --validationData=LABELED.parquet --labelColumn=label also validates,\n"
+          + "             sweeps exclusion sets (--sweep, --excludeSets), selects against\n"
+          + "             --maxAccuracyDrop (exit code 3 when nothing passes) and writes report.html\n"
           + "  bench calibration   pipeline examples/s vs plain FP32 inference, and peak RSS\n"
           + "Beam options (--runner, --targetParallelism, ...) pass through; DirectRunner is the"
           + " default.");
