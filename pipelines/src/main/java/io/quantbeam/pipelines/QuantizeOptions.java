@@ -32,7 +32,8 @@ public interface QuantizeOptions extends PipelineOptions {
 
   void setTextColumn(String value);
 
-  @Description("An integer label column to read along (optional; calibration ignores labels)")
+  @Description("The integer label column of --validationData (optional: without labels,"
+      + " candidates are judged by agreement with FP32). Calibration ignores labels.")
   String getLabelColumn();
 
   void setLabelColumn(String value);
@@ -150,4 +151,61 @@ public interface QuantizeOptions extends PipelineOptions {
   boolean getReuseCalibration();
 
   void setReuseCalibration(boolean value);
+
+  @Description("Labeled Parquet set (file or pattern) to validate FP32 and every candidate on;"
+      + " enables the sweep, the selection and report.html")
+  String getValidationData();
+
+  void setValidationData(String value);
+
+  @Description("Candidate exclusion sets: ';' between sets, ',' between node names (e.g. 'a,b;c')")
+  @Default.String("")
+  String getExcludeSets();
+
+  void setExcludeSets(String value);
+
+  @Description("Sweep parts: baseline, user (--excludeSets), topk (most sensitive nodes), blocks"
+      + " (one transformer block float), optypes (one op type float), grid (method x per-channel"
+      + " x reduce-range)")
+  @Default.String(io.quantbeam.core.validate.Candidates.DEFAULT_SWEEP)
+  String getSweep();
+
+  void setSweep(String value);
+
+  @Description("Accuracy criterion: largest drop vs FP32, in points ('0.5') or relative ('1%')")
+  @Default.String(io.quantbeam.core.validate.Criterion.DEFAULT)
+  String getMaxAccuracyDrop();
+
+  void setMaxAccuracyDrop(String value);
+
+  @Description("Texts of the validation set the sensitivity ranking runs on")
+  @Default.Integer(128)
+  int getSensitivitySamples();
+
+  void setSensitivitySamples(int value);
+
+  @Description("Largest k of the top-k candidates (k = 1, 2, 4, ...)")
+  @Default.Integer(8)
+  int getMaxTopK();
+
+  void setMaxTopK(int value);
+
+  @Description("Shards of the validation set (the candidate x shard fan-out)")
+  @Default.Integer(4)
+  int getValidationShards();
+
+  void setValidationShards(int value);
+
+  @Description("Latency: interleaved rounds after one warm-up")
+  @Default.Integer(5)
+  int getLatencyRounds();
+
+  void setLatencyRounds(int value);
+
+  @Description("Latency: texts of the validation set timed (at batch 32; the first 32 also at"
+      + " batch 1)")
+  @Default.Integer(128)
+  int getLatencyTexts();
+
+  void setLatencyTexts(int value);
 }

@@ -71,6 +71,8 @@ import org.slf4j.LoggerFactory;
  */
 public final class QuantizePipeline {
   public static final String REPORT_FILE = "report.json";
+  /** Exit code when validation ran and no candidate met the accuracy criterion. */
+  public static final int NO_CANDIDATE_PASSES = 3;
   private static final Logger LOG = LoggerFactory.getLogger(QuantizePipeline.class);
 
   private QuantizePipeline() {}
@@ -83,6 +85,13 @@ public final class QuantizePipeline {
     System.out.println("Wrote " + report.path("model").path("path").asText() + " (sha256 "
         + report.path("model").path("sha256").asText() + ") and "
         + Path.of(options.getOutput()).resolve(REPORT_FILE));
+    if (report.has("passed") && !report.path("passed").asBoolean()) {
+      System.err.println("error: no candidate meets the accuracy criterion ("
+          + report.path("criterion").asText() + "); the best so far, "
+          + report.path("selected").path("name").asText() + ", was written anyway. See "
+          + Path.of(options.getOutput()).resolve(Validation.HTML_FILE) + ".");
+      System.exit(NO_CANDIDATE_PASSES);
+    }
   }
 
   /** The quantizer configuration the options describe. */
@@ -181,6 +190,11 @@ public final class QuantizePipeline {
       CalibrationTable table = CalibrationTable.read(out.resolve(Quantbeam.TABLE_FILE));
       ObjectNode report = report(json, o, config, model, modelSha, summary, table, counters,
           seconds, reused);
+      if (o.getValidationData() != null && !o.getValidationData().isBlank()) {
+        boolean passed = Validation.run(o, config, model, tokenizer, out, summary, table,
+            staging, report);
+        report.put("passed", passed);
+      }
       writeAtomically(out.resolve(REPORT_FILE),
           json.writerWithDefaultPrettyPrinter().writeValueAsBytes(report));
       return report;
@@ -232,21 +246,18 @@ public final class QuantizePipeline {
   static final class CalibrationTexts extends PTransform<PBegin, PCollection<String>> {
     private final String pattern;
     private final String textColumn;
-    private final String labelColumn;
     private final int maxExamples;
 
     CalibrationTexts(QuantizeOptions o) {
       this.pattern = o.getCalibrationData();
       this.textColumn = o.getTextColumn();
-      this.labelColumn = o.getLabelColumn();
       this.maxExamples = o.getMaxExamples();
     }
 
     @Override
     public PCollection<String> expand(PBegin begin) {
       PCollection<String> texts = begin
-          .apply("ReadExamples", ReadExamples.from(pattern, textColumn)
-              .withLabelColumn(labelColumn))
+          .apply("ReadExamples", ReadExamples.from(pattern, textColumn))
           .apply("Texts", MapElements.into(TypeDescriptors.strings()).via(LabeledText::text));
       return maxExamples > 0 ? texts.apply("SampleExamples", SampleExamples.atMost(maxExamples))
           : texts;
@@ -267,7 +278,7 @@ public final class QuantizePipeline {
     }
   }
 
-  private static PipelineResult runAndWait(Pipeline p) {
+  static PipelineResult runAndWait(Pipeline p) {
     try {
       PipelineResult result = p.run();
       result.waitUntilFinish();

@@ -54,6 +54,25 @@ public final class ParquetFiles {
     return file;
   }
 
+  /** Texts with the given labels, columns {@code text} and {@code label}. */
+  public static Path writeLabeled(Path file, List<String> texts, int[] labels) throws IOException {
+    Schema schema = SchemaBuilder.record("Example").fields()
+        .name("text").type().stringType().noDefault()
+        .name("label").type().intType().noDefault()
+        .endRecord();
+    Files.createDirectories(file.toAbsolutePath().getParent());
+    try (ParquetWriter<GenericRecord> w = AvroParquetWriter.<GenericRecord>builder(
+        new LocalOutputFile(file)).withSchema(schema).build()) {
+      for (int i = 0; i < texts.size(); i++) {
+        GenericRecord r = new GenericData.Record(schema);
+        r.put("text", texts.get(i));
+        r.put("label", labels[i]);
+        w.write(r);
+      }
+    }
+    return file;
+  }
+
   /** The texts split round-robin over {@code n} files {@code part-i.parquet} in {@code dir}. */
   public static Path writeSharded(Path dir, List<String> texts, int n) throws IOException {
     for (int f = 0; f < n; f++) {

@@ -1,0 +1,85 @@
+package io.quantbeam.core.validate;
+
+import ai.onnxruntime.OnnxTensor;
+import ai.onnxruntime.OrtEnvironment;
+import io.quantbeam.core.text.EncodedBatch;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Latency of several models side by side in one process: same intra-op threads, same inputs,
+ * models interleaved call group by call group in each round so that a noisy machine slows them
+ * alike, after one warm-up pass. Every call is timed; p50 and p95 are over all calls of all rounds.
+ */
+public final class LatencyBench {
+  /** Milliseconds per call at batch 1 and at the big batch. */
+  public record Latency(double batch1P50, double batch1P95, double batch32P50,
+      double batch32P95) {}
+
+  private LatencyBench() {}
+
+  /**
+   * @param models name -> model file, measured in this order within each round
+   * @param singles batch-1 inputs
+   * @param batches big-batch inputs (32 texts each)
+   */
+  public static Map<String, Latency> measure(Map<String, Path> models, List<EncodedBatch> singles,
+      List<EncodedBatch> batches, int intraOpThreads, int rounds) {
+    Map<String, ModelRunner> runners = new LinkedHashMap<>();
+    Map<String, List<Double>> one = new LinkedHashMap<>();
+    Map<String, List<Double>> big = new LinkedHashMap<>();
+    try {
+      for (Map.Entry<String, Path> m : models.entrySet()) {
+        runners.put(m.getKey(), new ModelRunner(m.getValue(), intraOpThreads));
+        one.put(m.getKey(), new ArrayList<>());
+        big.put(m.getKey(), new ArrayList<>());
+      }
+      for (int r = -1; r < rounds; r++) { // round -1 is the warm-up
+        for (Map.Entry<String, ModelRunner> e : runners.entrySet()) {
+          time(e.getValue(), batches, r < 0 ? null : big.get(e.getKey()));
+          time(e.getValue(), singles, r < 0 ? null : one.get(e.getKey()));
+        }
+      }
+    } finally {
+      runners.values().forEach(ModelRunner::close);
+    }
+    Map<String, Latency> out = new LinkedHashMap<>();
+    for (String name : models.keySet()) {
+      out.put(name, new Latency(percentile(one.get(name), 50), percentile(one.get(name), 95),
+          percentile(big.get(name), 50), percentile(big.get(name), 95)));
+    }
+    return out;
+  }
+
+  private static void time(ModelRunner runner, List<EncodedBatch> inputs, List<Double> into) {
+    OrtEnvironment env = OrtEnvironment.getEnvironment();
+    for (EncodedBatch b : inputs) {
+      Map<String, OnnxTensor> in = b.toOnnxInputs(env, runner.inputNames());
+      try {
+        long t0 = System.nanoTime();
+        runner.runOnly(in);
+        long t1 = System.nanoTime();
+        if (into != null) {
+          into.add((t1 - t0) / 1e6);
+        }
+      } finally {
+        in.values().forEach(OnnxTensor::close);
+      }
+    }
+  }
+
+  /** Nearest-rank percentile (NaN for no values). */
+  public static double percentile(List<Double> values, double p) {
+    if (values.isEmpty()) {
+      return Double.NaN;
+    }
+    double[] v = values.stream().mapToDouble(Double::doubleValue).toArray();
+    Arrays.sort(v);
+    int rank = (int) Math.ceil(p / 100.0 * v.length);
+    return v[Math.max(0, Math.min(v.length - 1, rank - 1))];
+  }
+}

@@ -1,0 +1,62 @@
+package io.quantbeam.core.report;
+
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.quantbeam.core.report.ValidationReport.CandidateRow;
+import io.quantbeam.core.report.ValidationReport.LatencyMs;
+import io.quantbeam.core.validate.EvalAccumulator;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+class HtmlReportTest {
+  static ValidationReport sample(boolean passed) {
+    EvalAccumulator a = new EvalAccumulator(2);
+    a.add(new float[] {0, 1}, new float[] {0.1f, 0.9f}, 1);
+    EvalAccumulator.Summary s = a.summary();
+    LatencyMs l = new LatencyMs(2, 40, 3, 45);
+    return new ValidationReport("model.onnx", "dev.parquet", "drop <= 0.5 points",
+        new ValidationReport.Fp32("model.onnx", "abc", 0.81, new LatencyMs(5, 100, 6, 110), 90_000_000,
+            s),
+        List.of(new CandidateRow("baseline", "BASELINE", List.of(), 0.80, 0.97, 1.0, 23_000_000, l,
+            2.5, 2.5, false, false, "c/baseline.onnx", "s1", 37, "minmax", s, null),
+            new CandidateRow("top-1 <x>", "TOPK", List.of("/a/MatMul"), 0.81, 0.98, 0.0, 24_000_000,
+                l, 2.4, 2.4, true, passed, "c/top-1.onnx", "s2", 36, "minmax", s, null),
+            new CandidateRow("broken", "USER", List.of("z"), null, null, null, 0, null, null, null,
+                false, false, null, null, 0, "minmax", null, "nothing to quantize")),
+        new ValidationReport.Selected("top-1 <x>", "model.int8.onnx", "s2", passed, "reason"),
+        List.of(new ValidationReport.SensitivityRow(1, "/a/MatMul", "MatMul", "layer.0", 12.5, 0.99,
+            0.97, 64)),
+        List.of(new ValidationReport.TensorRow("t", -2, 3, -2, 3, 30.0, true, 3.0 / 64,
+            new long[64], new long[64])),
+        new ValidationReport.Latency(2, 5, 32, 4, "note"));
+  }
+
+  @Test
+  void oneSelfContainedFileWithChartsTablesAndEscapedNames() {
+    String html = HtmlReport.render(sample(true));
+    assertTrue(html.startsWith("<!DOCTYPE html>"));
+    assertTrue(html.contains("<svg") && html.contains("accuracy vs latency")
+        && html.contains("accuracy vs model size"));
+    assertTrue(html.contains("top-1 &lt;x&gt;") && !html.contains("top-1 <x>"));
+    assertTrue(html.contains("Sensitivity ranking") && html.contains("/a/MatMul"));
+    assertTrue(html.contains("nothing to quantize"));
+    assertFalse(html.contains("<script") || html.contains("src=\"http")
+        || html.contains("href=\"http") || html.contains("@import"), "no network, no script");
+    assertTrue(HtmlReport.render(sample(false)).contains("No candidate passes"));
+  }
+
+  @Test
+  void jsonHasTheContractKeys() {
+    JsonNode tree = new ObjectMapper().valueToTree(sample(true));
+    assertTrue(tree.path("fp32").path("latencyMs").has("batch32"));
+    JsonNode c = tree.path("candidates").get(0);
+    for (String k : List.of("name", "excludedNodes", "accuracy", "agreement", "sizeBytes",
+        "latencyMs", "passed")) {
+      assertTrue(c.has(k), k);
+    }
+    assertTrue(tree.path("selected").has("sha256"));
+  }
+}
