@@ -110,6 +110,30 @@ public final class QuantizePipeline {
         .withExcludeNodes(commaList(o.getExcludeNodes()));
   }
 
+  /**
+   * Command-line options that rebuild {@code c} with the sizes of {@code o}: recorded in the report
+   * (and registry manifests) so that a later job (the drift check) can re-create the same model
+   * from another calibration table.
+   */
+  public static List<String> quantizeArgs(QuantConfig c, QuantizeOptions o) {
+    return List.of(
+        "--method=" + c.calibration().method().name().toLowerCase(java.util.Locale.ROOT)
+            .replace('_', '-'),
+        "--percentile=" + c.calibration().percentile(),
+        "--entropyBins=" + c.calibration().entropyTargetBins(),
+        "--activationType=" + c.activationType().name().toLowerCase(java.util.Locale.ROOT),
+        "--weightType=" + c.weightType().name().toLowerCase(java.util.Locale.ROOT),
+        "--perChannel=" + c.perChannel(),
+        "--reduceRange=" + c.reduceRange(),
+        "--symmetricActivations=" + c.symmetricActivations(),
+        "--minActivationSqnrDb=" + c.minActivationSqnrDb(),
+        "--opTypes=" + String.join(",", c.opTypes()),
+        "--excludeNodes=" + String.join(",", c.excludeNodes()),
+        "--batchSize=" + o.getBatchSize(),
+        "--maxSequenceLength=" + o.getMaxSequenceLength(),
+        "--buckets=" + o.getBuckets());
+  }
+
   /** The options as the one-machine API's options. */
   public static Quantbeam.Options apiOptions(QuantizeOptions o) {
     return new Quantbeam.Options(o.getBatchSize(), o.getMaxSequenceLength(),
@@ -319,6 +343,10 @@ public final class QuantizePipeline {
     m.put("sha256", summary.path("modelSha256").asText());
     m.put("sizeBytes", summary.path("modelSizeBytes").asLong());
     m.putObject("source").put("path", model).put("sha256", modelSha);
+    quantizeArgs(config, o).forEach(m.putArray("quantizeArgs")::add);
+    String tokenizer = Path.of(o.getTokenizer()).toAbsolutePath().normalize().toString();
+    r.putObject("tokenizer").put("path", tokenizer)
+        .put("sha256", OnnxModelIO.sha256(Path.of(tokenizer)));
     String fingerprint = table.metadata().get(MergeStatistics.DATA_FINGERPRINT);
     long examples = reused ? DataFingerprint.parse(fingerprint).count()
         : counters.getOrDefault(Counters.EXAMPLES_OBSERVED, 0L);

@@ -3,6 +3,7 @@ package io.quantbeam.pipelines;
 import ai.onnx.proto.OnnxMl.ModelProto;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.quantbeam.core.QuantbeamException;
 import io.quantbeam.core.graph.GraphView;
@@ -291,6 +292,12 @@ final class Validation {
     m.put("sha256", finalSha);
     m.put("sizeBytes", Files.size(finalModel));
     m.put("candidate", choice.name());
+    for (Candidate c : candidates) {
+      if (c.name().equals(choice.name())) {
+        ArrayNode args = m.putArray("quantizeArgs");
+        QuantizePipeline.quantizeArgs(c.config(), o).forEach(args::add);
+      }
+    }
     QuantizePipeline.writeAtomically(out.resolve(HTML_FILE),
         HtmlReport.render(vr).getBytes(StandardCharsets.UTF_8));
     System.out.println(table(vr));
