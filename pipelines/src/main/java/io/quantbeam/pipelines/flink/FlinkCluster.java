@@ -130,6 +130,8 @@ public final class FlinkCluster implements AutoCloseable {
     Path confDir = s.runDir().resolve("conf");
     Map<String, String> config = writeConfig(s, confDir);
     String javaOpts = config.getOrDefault("env.java.opts.all", "");
+    String jmOpts = javaOpts + " " + config.getOrDefault("env.java.opts.jobmanager", "");
+    String tmOpts = javaOpts + " " + config.getOrDefault("env.java.opts.taskmanager", "");
     String classpath = lib.toAbsolutePath() + "/*";
 
     // memory settings resolved the way Flink's own scripts do, one helper JVM per role
@@ -138,9 +140,9 @@ public final class FlinkCluster implements AutoCloseable {
     List<String> tmParams = resourceParams(classpath, confDir, "GET_TM_RESOURCE_PARAMS");
     List<String> jm = jmParams.join();
 
-    List<String> jmCommand = javaCommand(javaOpts, jm.get(0), classpath, confDir, JM_CLASS,
+    List<String> jmCommand = javaCommand(jmOpts, jm.get(0), classpath, confDir, JM_CLASS,
         jm.size() > 1 ? jm.get(1) : "");
-    List<String> tmCommand = javaCommand(javaOpts, tmParams.get(0), classpath, confDir, TM_CLASS,
+    List<String> tmCommand = javaCommand(tmOpts, tmParams.get(0), classpath, confDir, TM_CLASS,
         tmParams.size() > 1 ? tmParams.get(1) : "");
     FlinkCluster cluster = new FlinkCluster(s, tmCommand);
     try {

@@ -76,7 +76,7 @@ class FlinkClusterIT {
     FlinkCluster.stop(runDir); // what a killed earlier run may have left
     cluster = FlinkCluster.start(FlinkCluster.Settings.defaults(repo()).withRunDir(runDir)
         .withTaskManagers(2, 2).withPorts(FlinkCluster.freePort(), FlinkCluster.freePort())
-        .withTaskManagerMemory("1280m").attached(true));
+        .withTaskManagerMemory("1536m").attached(true));
     started.addAll(cluster.processes());
     direct.get(5, TimeUnit.MINUTES);
   }
@@ -176,7 +176,7 @@ class FlinkClusterIT {
     Path out = dir.resolve("fault");
     CompletableFuture<JsonNode> run = CompletableFuture.supplyAsync(
         () -> FlinkSubmit.quantize(submitArgs(out)));
-    // wait until the calibration runs: the job RUNNING and its model-running task RUNNING
+    // wait until the calibration runs: the job RUNNING, its model-running task RUNNING and fed
     String jid = null;
     long deadline = System.nanoTime() + Duration.ofMinutes(3).toNanos();
     while (jid == null && System.nanoTime() < deadline && !run.isDone()) {
@@ -186,8 +186,10 @@ class FlinkClusterIT {
         if (job.path("state").asText().equals("RUNNING")) {
           JsonNode detail = cluster.rest("/jobs/" + job.path("jid").asText());
           for (JsonNode v : detail.path("vertices")) {
+            // batches flow into the model (task metrics reach the REST API every second)
             if (v.path("name").asText().contains("ObserveActivations")
-                && v.path("status").asText().equals("RUNNING")) {
+                && v.path("status").asText().equals("RUNNING")
+                && v.path("metrics").path("read-records").asLong() > 0) {
               jid = job.path("jid").asText();
             }
           }
@@ -210,6 +212,25 @@ class FlinkClusterIT {
     System.out.println("flink cluster: job " + jid + " restarted and finished; first failure: "
         + exceptions.path("exceptionHistory").path("entries").get(0).path("exceptionName")
             .asText());
+  }
+
+  /**
+   * ONNX Runtime and the tokenizer are parent-first: the TaskManager that ran both jobs has mapped
+   * one copy of each native library, not one per job.
+   */
+  @Test
+  @Order(4)
+  void nativeLibrariesAreLoadedOncePerTaskManager() throws Exception {
+    ProcessHandle survivor = cluster.taskManagers().get(1);
+    Path maps = Path.of("/proc/" + survivor.pid() + "/maps");
+    org.junit.jupiter.api.Assumptions.assumeTrue(Files.isReadable(maps), "needs Linux /proc");
+    List<String> lines = Files.readAllLines(maps);
+    for (String lib : List.of("libonnxruntime.so", "libtokenizers.so")) {
+      List<String> paths = lines.stream().filter(l -> l.endsWith("/" + lib))
+          .map(l -> l.substring(l.indexOf('/'))).distinct().toList();
+      assertEquals(1, paths.size(), lib + " copies mapped by TaskManager " + survivor.pid()
+          + " after 2 jobs: " + paths);
+    }
   }
 
   /** The most recently started job of the cluster. */
