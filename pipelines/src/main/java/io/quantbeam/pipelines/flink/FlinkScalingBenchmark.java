@@ -76,6 +76,7 @@ public final class FlinkScalingBenchmark {
           maxSlots, cores, cluster.webUrl());
       long w0 = System.nanoTime();
       List<String> warm = new ArrayList<>(quantize);
+      warm.removeIf(a -> a.startsWith("--maxExamples="));
       warm.add("--maxExamples=64");
       submit(cluster, warm, work.resolve("warmup"), 1);
       System.out.printf(Locale.ROOT, "warm-up job (64 examples): %.1f s%n",
