@@ -1,0 +1,246 @@
+package io.quantbeam.pipelines.flink;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.quantbeam.core.Quantbeam;
+import io.quantbeam.core.QuantbeamException;
+import io.quantbeam.core.onnx.OnnxModelIO;
+import io.quantbeam.core.testing.TestData;
+import io.quantbeam.core.testing.TinyTransformer;
+import io.quantbeam.pipelines.QuantizePipeline;
+import io.quantbeam.transforms.ParquetFiles;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.jar.JarOutputStream;
+import java.util.zip.ZipEntry;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A real standalone Flink 1.19.3 cluster (1 JobManager, 2 TaskManagers x 2 slots, child processes
+ * started from the Maven-resolved jars) running the quantize pipeline from the shaded job jar at
+ * parallelism 2: the same bytes as the DirectRunner, also when a TaskManager is killed mid-run;
+ * clear errors for bad input; nothing left running afterwards, also when a test fails (try/finally
+ * in {@link #stopCluster}, and the cluster's JVM shutdown hook).
+ *
+ * <p>Runs with failsafe after {@code package}, so the shaded jar exists.
+ */
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class FlinkClusterIT {
+  @TempDir static Path dir;
+  static Path model;
+  static Path data;
+  static Path jobJar;
+  static String directModelSha;
+  static String directTableSha;
+  static FlinkCluster cluster;
+  static List<ProcessHandle> started = new ArrayList<>();
+
+  static Path repo() {
+    return Path.of(System.getProperty("quantbeam.repo", "..")).toAbsolutePath().normalize();
+  }
+
+  @BeforeAll
+  static void startCluster() throws Exception {
+    jobJar = Path.of(System.getProperty("quantbeam.jobJar",
+        "target/quantbeam-pipelines.jar")).toAbsolutePath();
+    assertTrue(Files.isRegularFile(jobJar), "the shaded job jar " + jobJar + " (mvn package)");
+    // a tiny encoder with 4 layers: fast, yet calibration takes a few seconds on 2 cores
+    model = dir.resolve("tiny.onnx");
+    OnnxModelIO.save(TinyTransformer.build(TinyTransformer.Config.defaults().withVocab(30522)
+        .withSizes(64, 2, 256, 4)), model);
+    data = ParquetFiles.writeSharded(dir.resolve("data"),
+        TestData.texts(TestData.gluePhrases(3000)), 4).resolve("*.parquet");
+    // the reference: DirectRunner, in this JVM, while the cluster starts
+    CompletableFuture<Void> direct = CompletableFuture.runAsync(() -> {
+      Path out = dir.resolve("direct");
+      QuantizePipeline.run(FlinkLocalTest.options(FlinkLocalTest.args(model, data, out)));
+      directModelSha = OnnxModelIO.sha256(out.resolve(Quantbeam.MODEL_FILE));
+      directTableSha = OnnxModelIO.sha256(out.resolve(Quantbeam.TABLE_FILE));
+    });
+    Path runDir = repo().resolve("pipelines/target/flink-it/cluster");
+    FlinkCluster.stop(runDir); // what a killed earlier run may have left
+    cluster = FlinkCluster.start(FlinkCluster.Settings.defaults(repo()).withRunDir(runDir)
+        .withTaskManagers(2, 2).withPorts(FlinkCluster.freePort(), FlinkCluster.freePort())
+        .withTaskManagerMemory("1536m").attached(true));
+    started.addAll(cluster.processes());
+    direct.get(5, TimeUnit.MINUTES);
+  }
+
+  @AfterAll
+  static void stopCluster() {
+    try {
+      if (cluster != null) {
+        cluster.stop();
+      }
+    } finally {
+      for (ProcessHandle p : started) {
+        assertFalse(p.isAlive(), "Flink process " + p.pid() + " still running after stop");
+      }
+      String conf = repo().resolve("pipelines/target/flink-it").toString();
+      List<Long> left = ProcessHandle.allProcesses()
+          .filter(p -> p.info().commandLine().map(c -> c.contains(conf)).orElse(false))
+          .map(ProcessHandle::pid).toList();
+      assertEquals(List.of(), left, "processes of the test clusters left running");
+    }
+  }
+
+  static List<String> submitArgs(Path out, String... extra) {
+    List<String> a = FlinkLocalTest.args(model, data, out, "--runner=FlinkRunner",
+        "--flinkMaster=" + cluster.restAddress(), "--parallelism=2",
+        "--filesToStage=" + jobJar);
+    a.addAll(List.of(extra));
+    return a;
+  }
+
+  @Test
+  @Order(1)
+  void quantizeOnTwoTaskManagersGivesTheDirectRunnersBytes() {
+    Path out = dir.resolve("cluster");
+    long t0 = System.nanoTime();
+    JsonNode report = FlinkSubmit.quantize(submitArgs(out));
+    System.out.printf("flink cluster: quantize at parallelism 2 in %.1f s (calibration %.1f"
+        + " examples/s)%n", (System.nanoTime() - t0) / 1e9,
+        report.path("calibration").path("examplesPerSecond").asDouble());
+    assertEquals(directModelSha, OnnxModelIO.sha256(out.resolve(Quantbeam.MODEL_FILE)));
+    assertEquals(directTableSha, OnnxModelIO.sha256(out.resolve(Quantbeam.TABLE_FILE)));
+
+    // it did run on the cluster, with parallelism 2 spread over both TaskManagers
+    JsonNode job = lastJob();
+    assertEquals("FINISHED", job.path("state").asText());
+    JsonNode detail = cluster.rest("/jobs/" + job.path("jid").asText());
+    int maxParallelism = 0;
+    for (JsonNode v : detail.path("vertices")) {
+      maxParallelism = Math.max(maxParallelism, v.path("parallelism").asInt());
+    }
+    assertEquals(2, maxParallelism, detail.toString());
+  }
+
+  @Test
+  @Order(2)
+  void badInputGivesClearErrors() throws Exception {
+    // a cluster that is not running: the error names the address
+    int port = FlinkCluster.freePort();
+    QuantbeamException down = assertThrows(QuantbeamException.class,
+        () -> FlinkSubmit.quantize(FlinkLocalTest.args(model, data, dir.resolve("x"),
+            "--runner=FlinkRunner", "--flinkMaster=localhost:" + port,
+            "--filesToStage=" + jobJar)));
+    assertTrue(down.getMessage().contains("http://localhost:" + port), down.getMessage());
+
+    // a job jar without the pipeline's classes
+    Path empty = dir.resolve("empty.jar");
+    try (JarOutputStream jar = new JarOutputStream(Files.newOutputStream(empty))) {
+      jar.putNextEntry(new ZipEntry("README.txt"));
+      jar.write("not a job jar".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+    }
+    QuantbeamException lacks = assertThrows(QuantbeamException.class,
+        () -> FlinkSubmit.quantize(FlinkLocalTest.args(model, data, dir.resolve("x"),
+            "--runner=FlinkRunner", "--flinkMaster=" + cluster.restAddress(),
+            "--filesToStage=" + empty)));
+    assertTrue(lacks.getMessage().contains("lacks io.quantbeam.pipelines.QuantizePipeline"),
+        lacks.getMessage());
+    assertTrue(lacks.getMessage().contains(empty.toString()), lacks.getMessage());
+    assertFalse(Files.exists(dir.resolve("x")));
+
+    // a port already in use (the running cluster's): clear error, nothing left running
+    Path otherRun = dir.resolve("other-cluster");
+    int restPort = Integer.parseInt(cluster.restAddress().replace("localhost:", ""));
+    QuantbeamException busy = assertThrows(QuantbeamException.class,
+        () -> FlinkCluster.start(FlinkCluster.Settings.defaults(repo()).withRunDir(otherRun)
+            .withTaskManagers(1, 1).withPorts(restPort, FlinkCluster.freePort())
+            .attached(true)));
+    assertTrue(busy.getMessage().contains("port " + restPort), busy.getMessage());
+    assertTrue(busy.getMessage().contains("already in use"), busy.getMessage());
+    assertEquals(List.of(), FlinkCluster.runningProcesses(otherRun));
+    assertEquals(2, cluster.rest("/overview").path("taskmanagers").asInt(), "untouched");
+  }
+
+  @Test
+  @Order(3)
+  void killingATaskManagerMidRunRestartsTheJobWithTheSameBytes() throws Exception {
+    int jobsBefore = cluster.rest("/jobs/overview").path("jobs").size();
+    Path out = dir.resolve("fault");
+    CompletableFuture<JsonNode> run = CompletableFuture.supplyAsync(
+        () -> FlinkSubmit.quantize(submitArgs(out)));
+    // wait until the calibration runs: the job RUNNING, its model-running task RUNNING and fed
+    String jid = null;
+    long deadline = System.nanoTime() + Duration.ofMinutes(3).toNanos();
+    while (jid == null && System.nanoTime() < deadline && !run.isDone()) {
+      JsonNode jobs = cluster.rest("/jobs/overview").path("jobs");
+      if (jobs.size() > jobsBefore) {
+        JsonNode job = lastJob();
+        if (job.path("state").asText().equals("RUNNING")) {
+          JsonNode detail = cluster.rest("/jobs/" + job.path("jid").asText());
+          for (JsonNode v : detail.path("vertices")) {
+            // batches flow into the model (task metrics reach the REST API every second)
+            if (v.path("name").asText().contains("ObserveActivations")
+                && v.path("status").asText().equals("RUNNING")
+                && v.path("metrics").path("read-records").asLong() > 0) {
+              jid = job.path("jid").asText();
+            }
+          }
+        }
+      }
+      Thread.sleep(100);
+    }
+    assertTrue(jid != null, "the job never ran its calibration (finished: " + run.isDone() + ")");
+    long killed = cluster.killTaskManager(0);
+    System.out.println("flink cluster: killed TaskManager PID " + killed + " during calibration");
+
+    JsonNode report = run.get(5, TimeUnit.MINUTES);
+    assertEquals(directModelSha, OnnxModelIO.sha256(out.resolve(Quantbeam.MODEL_FILE)));
+    assertEquals(directTableSha, OnnxModelIO.sha256(out.resolve(Quantbeam.TABLE_FILE)));
+    assertEquals(directModelSha, report.path("model").path("sha256").asText());
+    JsonNode exceptions = cluster.rest("/jobs/" + jid + "/exceptions");
+    assertTrue(exceptions.path("exceptionHistory").path("entries").size() > 0,
+        "the kill should have failed and restarted the job: " + exceptions);
+    assertEquals("FINISHED", cluster.rest("/jobs/" + jid).path("state").asText());
+    System.out.println("flink cluster: job " + jid + " restarted and finished; first failure: "
+        + exceptions.path("exceptionHistory").path("entries").get(0).path("exceptionName")
+            .asText());
+  }
+
+  /**
+   * ONNX Runtime and the tokenizer are parent-first: the TaskManager that ran both jobs has mapped
+   * one copy of each native library, not one per job.
+   */
+  @Test
+  @Order(4)
+  void nativeLibrariesAreLoadedOncePerTaskManager() throws Exception {
+    ProcessHandle survivor = cluster.taskManagers().get(1);
+    Path maps = Path.of("/proc/" + survivor.pid() + "/maps");
+    org.junit.jupiter.api.Assumptions.assumeTrue(Files.isReadable(maps), "needs Linux /proc");
+    List<String> lines = Files.readAllLines(maps);
+    for (String lib : List.of("libonnxruntime.so", "libtokenizers.so")) {
+      List<String> paths = lines.stream().filter(l -> l.endsWith("/" + lib))
+          .map(l -> l.substring(l.indexOf('/'))).distinct().toList();
+      assertEquals(1, paths.size(), lib + " copies mapped by TaskManager " + survivor.pid()
+          + " after 2 jobs: " + paths);
+    }
+  }
+
+  /** The most recently started job of the cluster. */
+  static JsonNode lastJob() {
+    JsonNode last = null;
+    for (JsonNode j : cluster.rest("/jobs/overview").path("jobs")) {
+      if (last == null || j.path("start-time").asLong() > last.path("start-time").asLong()) {
+        last = j;
+      }
+    }
+    return last;
+  }
+}
