@@ -16,6 +16,10 @@ public final class Main {
           + "             with --validationData=LABELED.parquet --labelColumn=label also validates,\n"
           + "             sweeps exclusion sets (--sweep, --excludeSets), selects against\n"
           + "             --maxAccuracyDrop (exit code 3 when nothing passes) and writes report.html\n"
+          + "  drift      check a production sample against the registry's serving model; on drift\n"
+          + "             recalibrate, judge, and promote only a better model\n"
+          + "             (--help=DriftOptions for options)\n"
+          + "  registry register|list|rollback   the versioned model registry by hand\n"
           + "  bench calibration   pipeline examples/s vs plain FP32 inference, and peak RSS\n"
           + "  bench memory        peak RSS of quantize at several corpus sizes (--sizes=2000,20000)\n"
           + "Beam options (--runner, --targetParallelism, ...) pass through; DirectRunner is the"
@@ -26,6 +30,8 @@ public final class Main {
     try {
       switch (args[0]) {
         case "quantize" -> QuantizePipeline.main(rest);
+        case "drift" -> DriftPipeline.main(rest);
+        case "registry" -> RegistryCommand.main(rest);
         case "bench" -> {
           String what = rest.length == 0 ? "" : rest[0];
           String[] benchArgs = rest.length == 0 ? rest : Arrays.copyOfRange(rest, 1, rest.length);

@@ -273,9 +273,13 @@ public final class QuantizePipeline {
     private final int maxExamples;
 
     CalibrationTexts(QuantizeOptions o) {
-      this.pattern = o.getCalibrationData();
-      this.textColumn = o.getTextColumn();
-      this.maxExamples = o.getMaxExamples();
+      this(o.getCalibrationData(), o.getTextColumn(), o.getMaxExamples());
+    }
+
+    CalibrationTexts(String pattern, String textColumn, int maxExamples) {
+      this.pattern = pattern;
+      this.textColumn = textColumn;
+      this.maxExamples = maxExamples;
     }
 
     @Override
@@ -408,7 +412,7 @@ public final class QuantizePipeline {
     }
   }
 
-  private static void deleteQuietly(Path dir) {
+  static void deleteQuietly(Path dir) {
     try (var files = Files.walk(dir)) {
       files.sorted(java.util.Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
     } catch (IOException ignored) {

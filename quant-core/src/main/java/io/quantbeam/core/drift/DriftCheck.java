@@ -2,7 +2,6 @@ package io.quantbeam.core.drift;
 
 import io.quantbeam.core.QuantbeamException;
 import io.quantbeam.core.quant.QuantConfig;
-import io.quantbeam.core.quant.QuantParams;
 import io.quantbeam.core.stats.CalibrationTable;
 import io.quantbeam.core.stats.HistogramComparison;
 import io.quantbeam.core.stats.Range;
@@ -16,8 +15,11 @@ import java.util.Map;
 /**
  * Compares production statistics with the calibration statistics a serving model was built from.
  * Both tables come from the same observation (same tensors, same bins), so the comparison is exact
- * and deterministic. The quantized range of each tensor is recomputed from the calibration table
- * with the serving model's configuration: the same range its Q/DQ pair clips to.
+ * and deterministic. The calibrated range of each tensor is recomputed from the calibration table
+ * with the serving model's configuration (method and its parameters). The clip rate counts values
+ * outside that range, not outside the 8-bit grid built on it: the grid's zero-point rounding
+ * clips a sliver of the calibration data itself (GELU outputs pile up at their minimum), which is
+ * not drift.
  */
 public final class DriftCheck {
   /** Buckets of the PSI (equal shares of the calibration values). */
@@ -56,10 +58,8 @@ public final class DriftCheck {
       double clip = Double.NaN;
       if (usable(ref)) {
         Range range = RangeEstimator.estimate(ref, config.calibration());
-        QuantParams q = QuantParams.compute(range.min(), range.max(), config.activationType(),
-            config.symmetricActivations(), false);
-        low = q.dequantize(config.activationType().fullMin());
-        high = q.dequantize(config.activationType().fullMax());
+        low = range.min();
+        high = range.max();
         clip = HistogramComparison.fractionOutside(prod, low, high);
         clipSum += clip;
         clipped++;
@@ -79,7 +79,7 @@ public final class DriftCheck {
           meanPsi, thresholds.psi()));
     }
     if (meanClip >= thresholds.clipRate()) {
-      reasons.add(String.format(Locale.ROOT, "ranges clip %.2f%% of production values on average"
+      reasons.add(String.format(Locale.ROOT, "%.2f%% of production values fall outside the calibrated ranges on average"
           + " (>= %.2f%%; most in %s: %.2f%%)", 100 * meanClip, 100 * thresholds.clipRate(),
           maxClipTensor, 100 * maxClip));
     }

@@ -4,11 +4,11 @@ package io.quantbeam.core.drift;
  * One calibrated tensor on a production sample.
  *
  * @param tensor the activation's name
- * @param clipRate share of production values outside the range the serving model quantizes this
- *     tensor to (NaN when the serving model leaves it in float)
+ * @param clipRate share of production values outside the range calibrated for this tensor (NaN
+ *     when its calibration statistics are unusable, e.g. a mask tensor)
  * @param psi population stability index of the production values against the calibration values
- * @param low lower bound of the quantized range (NaN when not quantized)
- * @param high upper bound of the quantized range (NaN when not quantized)
+ * @param low lower bound of the calibrated range (NaN when unusable)
+ * @param high upper bound of the calibrated range (NaN when unusable)
  * @param productionMin smallest production value seen
  * @param productionMax largest production value seen
  */
