@@ -87,7 +87,7 @@ public final class OnnxModelIO {
     }
     byte[] bytes;
     try {
-      bytes = Files.readAllBytes(model);
+      bytes = readInChunks(model, (int) size);
     } catch (IOException e) {
       throw new QuantbeamException("Cannot read ONNX model file " + model.toAbsolutePath() + ": " + e, e);
     }
@@ -122,6 +122,30 @@ public final class OnnxModelIO {
     ExternalReader reader = new ExternalReader(model.toAbsolutePath(), folder);
     GraphProto graph = mapTensors(parsed.getGraph(), reader::inline);
     return parsed.toBuilder().setGraph(graph).build();
+  }
+
+  /**
+   * The file's bytes, read 1 MB at a time through a plain stream: {@code Files.readAllBytes} goes
+   * through a temporary direct buffer as large as the file, which a JVM with a small direct-memory
+   * budget (a Flink TaskManager) refuses for a 90 MB model.
+   */
+  private static byte[] readInChunks(Path file, int size) throws IOException {
+    byte[] bytes = new byte[size];
+    try (java.io.InputStream in = new java.io.FileInputStream(file.toFile())) {
+      int off = 0;
+      while (off < size) {
+        int n = in.read(bytes, off, Math.min(1 << 20, size - off));
+        if (n < 0) {
+          throw new IOException("the file shrank while being read (" + off + " of " + size
+              + " bytes)");
+        }
+        off += n;
+      }
+      if (in.read() >= 0) {
+        throw new IOException("the file grew while being read");
+      }
+    }
+    return bytes;
   }
 
   private static boolean hasExternalData(GraphProto g) {
