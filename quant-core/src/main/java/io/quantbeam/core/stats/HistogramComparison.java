@@ -13,7 +13,8 @@ public final class HistogramComparison {
 
   /**
    * Fraction of the histogrammed values of {@code s} below {@code lo} or above {@code hi}
-   * ({@code lo <= 0 <= hi}); within the bin a bound falls in, values are taken as uniform. Values
+   * ({@code lo <= 0 <= hi}); within the bin a bound falls in, values are taken as uniform up to
+   * the largest value seen. Values
    * kept out of the histograms (NaN, infinities, mask sentinels) are not counted either way.
    * Returns 0 for statistics without values.
    */
@@ -22,12 +23,17 @@ public final class HistogramComparison {
     if (total == 0) {
       return 0.0;
     }
-    return (massAbove(s.positive(), hi) + massAbove(s.negative(), -lo)) / total;
+    return (massAbove(s.positive(), hi, Math.max(0.0, s.max()))
+        + massAbove(s.negative(), -lo, Math.max(0.0, -s.min()))) / total;
   }
 
-  /** Count of magnitudes above {@code bound >= 0}, interpolated in the bin it falls in. */
-  private static double massAbove(AbsHistogram h, double bound) {
-    if (h.exponent() == AbsHistogram.NO_EXPONENT) {
+  /**
+   * Count of magnitudes above {@code bound >= 0}. In the bin the bound falls in, values are taken
+   * as uniform between the bin's lower edge and the smaller of its upper edge and {@code largest}
+   * (the largest magnitude seen), so a bound at or beyond the data counts nothing.
+   */
+  private static double massAbove(AbsHistogram h, double bound, double largest) {
+    if (h.exponent() == AbsHistogram.NO_EXPONENT || bound >= largest) {
       return 0.0;
     }
     double w = h.binWidth();
@@ -38,11 +44,11 @@ public final class HistogramComparison {
         continue;
       }
       double lower = i * w;
-      double upper = lower + w;
+      double upper = Math.min(lower + w, largest);
       if (lower >= bound) {
         mass += c;
       } else if (upper > bound) {
-        mass += c * (upper - bound) / w;
+        mass += c * (upper - bound) / (upper - lower);
       }
     }
     return mass;

@@ -31,6 +31,8 @@ class HistogramComparisonTest {
     // bin whose lower edge is the bound, so the histogram counts them: within one value per tail
     assertEquals(0.299, HistogramComparison.fractionOutside(s, -4, 3), 0.0025);
     assertEquals(0.0, HistogramComparison.fractionOutside(new TensorStats(), -1, 1));
+    // the range of the data itself clips nothing, whatever the bins
+    assertEquals(0.0, HistogramComparison.fractionOutside(s, s.min(), s.max()));
   }
 
   @Test
