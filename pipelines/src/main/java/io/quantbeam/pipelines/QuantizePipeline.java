@@ -175,6 +175,15 @@ public final class QuantizePipeline {
     } catch (IOException e) {
       throw new QuantbeamException("Cannot create a temporary folder: " + e, e);
     }
+    // every output is written into a fresh folder beside the output folder and moved into it only
+    // once the whole run has succeeded: a failed run leaves an older result there untouched
+    Path pending;
+    try {
+      pending = pendingFolder(out);
+    } catch (QuantbeamException e) {
+      deleteQuietly(staging);
+      throw e;
+    }
     try {
       CalibrationTable cached = o.getReuseCalibration() ? usableCache(out, modelSha) : null;
       Map<String, Long> counters;
@@ -187,7 +196,7 @@ public final class QuantizePipeline {
         Pipeline p = Pipeline.create(o);
         p.apply("CachedTable", Create.of(cached).withCoder(Coders.CalibrationTableCoder.of()))
             .apply("QuantizeFromTable", QuantizeFromTable.of(model, QuantSettings.of(config),
-                out.toString()))
+                pending.toString()))
             .apply("KeepSummary", ParDo.of(new WriteFile(staging.resolve("summary.json"))));
         counters = counters(runAndWait(p));
         reused = true;
@@ -196,9 +205,9 @@ public final class QuantizePipeline {
         p.apply("CalibrationTexts", new CalibrationTexts(o))
             .apply("Calibrate", calibrate(o, model, modelSha, tensors, tokenizer))
             .apply("QuantizeFromTable", QuantizeFromTable.of(model, QuantSettings.of(config),
-                out.toString()))
+                pending.toString()))
             .apply("KeepSummary", ParDo.of(new WriteFile(staging.resolve("summary.json"))));
-        counters = counters(runAndWait(p));
+        counters = counters(runReading(p, o.getCalibrationData()));
       }
       seconds = (System.nanoTime() - start) / 1e9;
       Path summaryFile = staging.resolve("summary.json");
@@ -211,21 +220,122 @@ public final class QuantizePipeline {
       }
       ObjectMapper json = new ObjectMapper();
       JsonNode summary = json.readTree(summaryFile.toFile());
-      CalibrationTable table = CalibrationTable.read(out.resolve(Quantbeam.TABLE_FILE));
+      CalibrationTable table = CalibrationTable.read(pending.resolve(Quantbeam.TABLE_FILE));
       ObjectNode report = report(json, o, config, model, modelSha, summary, table, counters,
           seconds, reused);
       if (o.getValidationData() != null && !o.getValidationData().isBlank()) {
-        boolean passed = Validation.run(o, config, model, tokenizer, out, summary, table,
+        boolean passed = Validation.run(o, config, model, tokenizer, pending, summary, table,
             staging, report);
         report.put("passed", passed);
       }
-      writeAtomically(out.resolve(REPORT_FILE),
+      String from = pending.toString();
+      String to = out.toString();
+      replacePaths(report, from, to);
+      Path html = pending.resolve(Validation.HTML_FILE);
+      if (Files.exists(html)) {
+        Files.writeString(html, Files.readString(html, StandardCharsets.UTF_8).replace(from, to),
+            StandardCharsets.UTF_8);
+      }
+      writeAtomically(pending.resolve(REPORT_FILE),
           json.writerWithDefaultPrettyPrinter().writeValueAsBytes(report));
+      publish(pending, out);
       return report;
     } catch (IOException e) {
-      throw new QuantbeamException("Cannot write the report in " + out + ": " + e, e);
+      throw new QuantbeamException("Cannot write the results in " + out + ": " + e
+          + ". Check free disk space and folder permissions; an older result there is unchanged"
+          + " unless the error names one of its files", e);
     } finally {
       deleteQuietly(staging);
+      deleteQuietly(pending);
+    }
+  }
+
+  /**
+   * A new empty folder {@code .<output name>.pending-<random>} beside the output folder (so that
+   * its files can be renamed into the output folder atomically); a clear error, before any
+   * calibration runs, when the output's parent cannot be created or written.
+   */
+  static Path pendingFolder(Path out) {
+    Path parent = out.getParent();
+    if (parent == null || out.getFileName() == null) {
+      throw new QuantbeamException("--output=" + out + " must name a folder below another one,"
+          + " e.g. out/minilm-int8");
+    }
+    if (Files.exists(out) && !Files.isDirectory(out)) {
+      throw new QuantbeamException("--output=" + out + " is a file, not a folder: name a folder"
+          + " (it is created when missing). Nothing was written.");
+    }
+    try {
+      Files.createDirectories(parent);
+      return Files.createTempDirectory(parent, "." + out.getFileName() + ".pending-");
+    } catch (IOException e) {
+      throw new QuantbeamException("The output folder " + out + " cannot be written: " + e
+          + ". Choose a writable --output (its parent must be a folder you can write)."
+          + " Nothing was calibrated or written.", e);
+    }
+  }
+
+  /**
+   * Moves every file of {@code pending} into {@code out}, replacing older ones, the report last
+   * (its presence marks a complete result). A folder (candidates/) replaces the older one whole.
+   */
+  static void publish(Path pending, Path out) throws IOException {
+    Files.createDirectories(out);
+    List<Path> entries;
+    try (var list = Files.list(pending)) {
+      entries = list.sorted().toList();
+    }
+    Path report = null;
+    for (Path p : entries) {
+      if (p.getFileName().toString().equals(REPORT_FILE)) {
+        report = p;
+        continue;
+      }
+      Path target = out.resolve(p.getFileName().toString());
+      if (Files.isDirectory(p) && Files.exists(target)) {
+        Path old = pending.resolve(".replaced-" + p.getFileName());
+        Files.move(target, old);
+        moveIntoPlace(p, target);
+      } else {
+        moveIntoPlace(p, target);
+      }
+    }
+    if (report != null) {
+      moveIntoPlace(report, out.resolve(REPORT_FILE));
+    }
+  }
+
+  private static void moveIntoPlace(Path from, Path to) throws IOException {
+    try {
+      Files.move(from, to, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+    } catch (AtomicMoveNotSupportedException e) {
+      Files.move(from, to, StandardCopyOption.REPLACE_EXISTING);
+    }
+  }
+
+  /** Rewrites every string in the tree that starts with {@code from} to start with {@code to}. */
+  static void replacePaths(JsonNode node, String from, String to) {
+    if (node instanceof ObjectNode obj) {
+      var names = new java.util.ArrayList<String>();
+      obj.fieldNames().forEachRemaining(names::add);
+      for (String n : names) {
+        JsonNode v = obj.get(n);
+        if (v.isTextual() && v.asText().contains(from)) {
+          obj.put(n, v.asText().replace(from, to));
+        } else {
+          replacePaths(v, from, to);
+        }
+      }
+    } else if (node instanceof com.fasterxml.jackson.databind.node.ArrayNode arr) {
+      for (int i = 0; i < arr.size(); i++) {
+        JsonNode v = arr.get(i);
+        if (v.isTextual() && v.asText().contains(from)) {
+          arr.set(i, com.fasterxml.jackson.databind.node.TextNode.valueOf(
+              v.asText().replace(from, to)));
+        } else {
+          replacePaths(v, from, to);
+        }
+      }
     }
   }
 
@@ -252,7 +362,7 @@ public final class QuantizePipeline {
         .apply("FingerprintTexts", FingerprintTexts.create())
         .apply("AsText", MapElements.into(TypeDescriptors.strings()).via(DataFingerprint::toString))
         .apply("KeepFingerprint", ParDo.of(new WriteFile(file)));
-    runAndWait(p);
+    runReading(p, o.getCalibrationData());
     try {
       String now = Files.exists(file) ? Files.readString(file) : "";
       boolean same = now.equals(cached.metadata().get(MergeStatistics.DATA_FINGERPRINT));
@@ -303,6 +413,16 @@ public final class QuantizePipeline {
     @ProcessElement
     public void process(@Element String value) throws IOException {
       writeAtomically(Path.of(path), value.getBytes(StandardCharsets.UTF_8));
+    }
+  }
+
+  /** {@link #runAndWait} for a pipeline that reads the Parquet files of {@code pattern}. */
+  static PipelineResult runReading(Pipeline p, String pattern) {
+    try {
+      return runAndWait(p);
+    } catch (Pipeline.PipelineExecutionException e) {
+      QuantbeamException clear = ReadExamples.explainReadFailure(pattern, e);
+      throw clear != null ? clear : e;
     }
   }
 

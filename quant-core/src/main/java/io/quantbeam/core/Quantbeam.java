@@ -36,11 +36,24 @@ public final class Quantbeam {
    * @param buckets how texts are grouped into batches ({@link CalibrationBatches}); the Beam
    *     pipeline must use the same number to give the same bytes
    */
+  /**
+   * Most tokens one calibration batch may hold (batchSize x maxLength): 512 x 8192. One float
+   * activation of width 384 for such a batch is 6 GB already.
+   */
+  public static final long MAX_TOKENS_PER_BATCH = 1L << 22;
+
   public record Options(int batchSize, int maxLength, int intraOpThreads, int buckets) {
     public Options {
       if (batchSize < 1 || maxLength < 2 || buckets < 1) {
         throw new QuantbeamException("batchSize and buckets must be >= 1 and maxLength >= 2 (got "
             + batchSize + ", " + buckets + ", " + maxLength + ")");
+      }
+      if ((long) batchSize * maxLength > MAX_TOKENS_PER_BATCH) {
+        throw new QuantbeamException("batchSize x maxLength = " + batchSize + " x " + maxLength
+            + " = " + (long) batchSize * maxLength + " tokens per batch, above the limit of "
+            + MAX_TOKENS_PER_BATCH + ": every calibrated activation of such a batch would need"
+            + " gigabytes, so the run would end out of memory. Use smaller batches (the defaults"
+            + " are 32 x 128): lower --batchSize or --maxSequenceLength");
       }
     }
 

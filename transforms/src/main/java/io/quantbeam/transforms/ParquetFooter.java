@@ -50,7 +50,17 @@ final class ParquetFooter {
 
   /** The Parquet schema in the footer of one file. */
   static MessageType schema(MatchResult.Metadata file) {
-    InputFile in = new InputFile() {
+    InputFile in = inputFile(file);
+    try (ParquetFileReader reader = ParquetFileReader.open(in)) {
+      return reader.getFooter().getFileMetaData().getSchema();
+    } catch (IOException | RuntimeException e) {
+      throw new QuantbeamException("Cannot read the Parquet footer of " + file.resourceId()
+          + ": " + e.getMessage() + ". Is it a Parquet file?", e);
+    }
+  }
+
+  private static InputFile inputFile(MatchResult.Metadata file) {
+    return new InputFile() {
       @Override
       public long getLength() {
         return file.sizeBytes();
@@ -72,11 +82,20 @@ final class ParquetFooter {
         };
       }
     };
-    try (ParquetFileReader reader = ParquetFileReader.open(in)) {
-      return reader.getFooter().getFileMetaData().getSchema();
-    } catch (IOException | RuntimeException e) {
-      throw new QuantbeamException("Cannot read the Parquet footer of " + file.resourceId()
-          + ": " + e.getMessage() + ". Is it a Parquet file?", e);
+  }
+
+  /**
+   * Reads every page of every row group of {@code file} (headers and bytes, not the values):
+   * null when that works, else the error.
+   */
+  static Exception readAllPages(MatchResult.Metadata file) {
+    try (ParquetFileReader reader = ParquetFileReader.open(inputFile(file))) {
+      while (reader.readNextRowGroup() != null) {
+        // reading the row group reads and checks its page headers
+      }
+      return null;
+    } catch (Exception e) {
+      return e;
     }
   }
 

@@ -79,6 +79,54 @@ public final class ReadExamples extends PTransform<PBegin, PCollection<LabeledTe
         .setCoder(Coders.LabeledTextCoder.of());
   }
 
+  /**
+   * When {@code failure} (a pipeline that read {@code filePattern} failed) comes from the Parquet
+   * reader, which does not name the file: a clear error naming the corrupt file(s), found by
+   * reading every page of each matching file again on this machine. Null when the failure is not
+   * the Parquet reader's.
+   */
+  public static QuantbeamException explainReadFailure(String filePattern, Throwable failure) {
+    Throwable parquet = null;
+    for (Throwable t = failure; t != null && parquet == null; t = t.getCause()) {
+      if (t.getClass().getName().contains("parquet")) {
+        parquet = t;
+      }
+      for (StackTraceElement frame : t.getStackTrace()) {
+        if (frame.getClassName().startsWith("org.apache.parquet.")) {
+          parquet = t;
+          break;
+        }
+      }
+    }
+    if (parquet == null) {
+      return null;
+    }
+    List<String> corrupt = new java.util.ArrayList<>();
+    String firstError = null;
+    try {
+      for (var file : ParquetFooter.match(filePattern)) {
+        Exception e = ParquetFooter.readAllPages(file);
+        if (e != null) {
+          corrupt.add(file.resourceId().toString());
+          if (firstError == null) {
+            firstError = String.valueOf(e.getMessage());
+          }
+        }
+      }
+    } catch (QuantbeamException e) {
+      // the files changed or vanished meanwhile: fall through to the general message
+    }
+    if (!corrupt.isEmpty()) {
+      return new QuantbeamException("Parquet file " + String.join(", ", corrupt)
+          + (corrupt.size() == 1 ? " is" : " are") + " corrupt and cannot be read (" + firstError
+          + "). Replace or remove " + (corrupt.size() == 1 ? "it" : "them")
+          + "; nothing was written.", failure);
+    }
+    return new QuantbeamException("Reading the Parquet files matching " + filePattern
+        + " failed: " + parquet.getMessage() + ". One of them is corrupt (damaged pages or values);"
+        + " nothing was written.", failure);
+  }
+
   private void checkColumns() {
     var first = ParquetFooter.match(filePattern).get(0);
     MessageType schema = ParquetFooter.schema(first);

@@ -139,7 +139,7 @@ public final class OpsetUpgrade {
     return mb.build();
   }
 
-  static boolean isDefaultDomain(String domain) {
+  public static boolean isDefaultDomain(String domain) {
     return domain.isEmpty() || domain.equals("ai.onnx");
   }
 

@@ -65,8 +65,8 @@ public final class QdqQuantizer {
     QdqWriter probe = new QdqWriter(view, config, Map.of(), Map.of(), Set.of());
     Set<String> tensors = new LinkedHashSet<>();
     for (NodeProto node : view.topologicalOrder()) {
-      OpRule rule = config.opTypes().contains(node.getOpType())
-          ? OpRules.forOpType(node.getOpType()) : null;
+      OpRule rule = OpsetUpgrade.isDefaultDomain(node.getDomain())
+          && config.opTypes().contains(node.getOpType()) ? OpRules.forOpType(node.getOpType()) : null;
       if (rule != null) {
         tensors.addAll(rule.activationInputs(node, probe));
       }
@@ -116,12 +116,21 @@ public final class QdqQuantizer {
 
     QdqWriter writer = new QdqWriter(view, config, ranges, unusable, maskPath(view));
     List<NodeDecision> decisions = new ArrayList<>();
+    int eligible = 0;
     for (NodeProto node : view.topologicalOrder()) {
-      OpRule rule = config.opTypes().contains(node.getOpType())
+      boolean defaultDomain = OpsetUpgrade.isDefaultDomain(node.getDomain());
+      OpRule rule = defaultDomain && config.opTypes().contains(node.getOpType())
           ? OpRules.forOpType(node.getOpType()) : null;
       NodeDecision decision = rule == null ? null : rule.quantize(node, writer);
       if (decision != null) {
         decisions.add(decision);
+        eligible++;
+      } else if (!defaultDomain) {
+        // a custom-domain op (com.microsoft, a user's own): no rule applies, even when its op type
+        // has the name of a standard one; it stays float and the report lists it
+        decisions.add(NodeDecision.leftFloat(node.getName(),
+            node.getDomain() + ":" + node.getOpType(),
+            "custom-domain op: no quantization rule, left float"));
       }
       if (decision == null || !decision.quantized()) {
         writer.emit(node);
@@ -129,8 +138,10 @@ public final class QdqQuantizer {
     }
     if (decisions.stream().noneMatch(NodeDecision::quantized)) {
       throw new QuantbeamException("The model has no float tensors to quantize with op types "
-          + config.opTypes() + " (" + decisions.size() + " eligible nodes, all left float"
-          + (decisions.isEmpty() ? "" : ": first reason: " + decisions.get(0).detail())
+          + config.opTypes() + " (" + eligible + " eligible nodes, all left float"
+          + (eligible == 0 ? "" : ": first reason: " + decisions.stream()
+              .filter(d -> !d.detail().startsWith("custom-domain")).findFirst()
+              .map(NodeDecision::detail).orElse(""))
           + "). Check that it is a float32 model with MatMul/Gemm weights or embedding tables.");
     }
     return new Result(rebuild(prepared, writer), decisions);
