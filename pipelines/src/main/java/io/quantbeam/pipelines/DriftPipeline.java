@@ -13,6 +13,7 @@ import io.quantbeam.core.onnx.OnnxModelIO;
 import io.quantbeam.core.quant.QdqQuantizer;
 import io.quantbeam.core.quant.QuantConfig;
 import io.quantbeam.core.registry.ModelRegistry;
+import io.quantbeam.core.report.DriftHtmlReport;
 import io.quantbeam.core.stats.CalibrationTable;
 import io.quantbeam.core.text.LabeledText;
 import io.quantbeam.core.validate.EvalAccumulator;
@@ -55,11 +56,12 @@ import org.slf4j.LoggerFactory;
  *             └─► promote (new registry version, current switched) or keep the champion
  * </pre>
  *
- * Writes {@code drift.json} in the output folder. The statistics are exact merges, so the drift
+ * Writes {@code drift.json} and {@code drift.html} in the output folder. The statistics are exact merges, so the drift
  * score and the challenger's bytes do not depend on the runner or its parallelism.
  */
 public final class DriftPipeline {
   public static final String REPORT_FILE = "drift.json";
+  public static final String HTML_FILE = "drift.html";
   private static final Logger LOG = LoggerFactory.getLogger(DriftPipeline.class);
 
   private DriftPipeline() {}
@@ -177,6 +179,8 @@ public final class DriftPipeline {
       }
       report.put("status", status);
       report.put("current", registry.current().map(ModelRegistry.Version::name).orElse(""));
+      QuantizePipeline.writeAtomically(out.resolve(HTML_FILE),
+          DriftHtmlReport.render(report).getBytes(java.nio.charset.StandardCharsets.UTF_8));
       QuantizePipeline.writeAtomically(out.resolve(REPORT_FILE),
           json.writerWithDefaultPrettyPrinter().writeValueAsBytes(report));
       return report;

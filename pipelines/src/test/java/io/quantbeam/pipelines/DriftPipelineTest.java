@@ -82,6 +82,8 @@ class DriftPipelineTest {
     assertEquals(List.of("v1"), r.versions());
     assertEquals("v1", r.current().orElseThrow().name());
     assertTrue(Files.isRegularFile(dir.resolve("out").resolve(DriftPipeline.REPORT_FILE)));
+    String html = Files.readString(dir.resolve("out").resolve(DriftPipeline.HTML_FILE));
+    assertTrue(html.contains("No drift") && html.contains("Tensors by PSI"), html);
   }
 
   @Test
