@@ -179,7 +179,7 @@ public final class DemoCommand {
           }
           if (!done) {
             System.out.printf(Locale.ROOT, "[demo %s] still running: %s%n", clock(),
-                stage.replaceAll(" \\(.*", ""));
+                stage.replaceAll("[(:].*", "").trim());
           }
         }
       }, "demo-progress");
