@@ -11,6 +11,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
+import org.apache.beam.sdk.options.PipelineOptionsFactory;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -27,6 +28,11 @@ class DemoCommandTest {
     assertTrue(args.contains("--maxExamples=2000"));
     assertTrue(args.contains("--validationData=/repo/datasets/sst2/dev.parquet"));
     assertThrows(QuantbeamException.class, () -> DemoCommand.arguments(d, new String[] {"x"}));
+    PipelineOptionsFactory.register(QuantizeOptions.class);
+    QuantizeOptions o = PipelineOptionsFactory.fromArgs(args.toArray(String[]::new))
+        .as(QuantizeOptions.class);
+    assertEquals(Double.POSITIVE_INFINITY, o.getSpeedTieTolerance()); // size decides, not noise
+    assertEquals(128, o.getSensitivitySamples());
   }
 
   @Test

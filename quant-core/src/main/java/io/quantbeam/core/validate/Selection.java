@@ -7,7 +7,8 @@ import java.util.Optional;
 /**
  * Picks the model to ship: among the candidates that pass the criterion, the fastest at batch 32;
  * candidates within {@code tieTolerance} (relative) of the fastest count as equally fast, and the
- * smallest of those wins (then the faster, then the name). When none passes, the best so far: the
+ * smallest of those wins (then the faster, then the name). An infinite tolerance makes the choice
+ * the smallest passing candidate, independent of timing noise. When none passes, the best so far: the
  * most accurate (then the fastest), with {@code passed = false}.
  */
 public final class Selection {
@@ -33,6 +34,12 @@ public final class Selection {
           .min(Comparator.comparingLong(Scored::sizeBytes)
               .thenComparingDouble(Scored::latencyBatch32Ms).thenComparing(Scored::name));
       Scored s = pick.orElseThrow();
+      if (Double.isInfinite(tieTolerance)) {
+        return new Choice(s.name(), true, String.format(java.util.Locale.ROOT,
+            "%d of %d candidates pass (%s); %s is the smallest (speed is measured and reported,"
+                + " not used: infinite tie tolerance)", passing.size(), candidates.size(),
+            criterion, s.name()));
+      }
       return new Choice(s.name(), true, String.format(java.util.Locale.ROOT,
           "%d of %d candidates pass (%s); %s is the fastest at batch 32 (within %.0f%%), then the"
               + " smallest", passing.size(), candidates.size(), criterion, s.name(),

@@ -40,6 +40,10 @@ class SelectionTest {
     assertEquals("b", choice.name());
     choice = Selection.select(c, 0.81, Criterion.parse("2"), 0.0);
     assertEquals("a", choice.name());
+    // infinite tolerance: the smallest passing candidate, whatever the timings
+    choice = Selection.select(c, 0.81, Criterion.parse("2"), Double.POSITIVE_INFINITY);
+    assertEquals("c", choice.name());
+    assertTrue(choice.reason().contains("smallest"), choice.reason());
   }
 
   @Test
