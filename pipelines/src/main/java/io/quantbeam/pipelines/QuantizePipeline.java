@@ -169,8 +169,6 @@ public final class QuantizePipeline {
       throw new QuantbeamException("Nothing to calibrate in " + model + ": no float activation"
           + " feeds a quantizable op. Check --opTypes and that the model is float32.");
     }
-    removeStaleTemporaries(out);
-    removeStaleTemporaries(out.resolve(Validation.CANDIDATES_DIR));
     Path staging;
     try {
       staging = Files.createTempDirectory("quantbeam-");
@@ -531,27 +529,6 @@ public final class QuantizePipeline {
       }
     } finally {
       Files.deleteIfExists(tmp);
-    }
-  }
-
-  /**
-   * Deletes the {@code .<name>.<random>.tmp} files a killed run left behind (every output is
-   * written under such a name and renamed into place, so these are never complete outputs).
-   */
-  static void removeStaleTemporaries(Path folder) {
-    if (!Files.isDirectory(folder)) {
-      return;
-    }
-    try (var files = Files.list(folder)) {
-      for (Path f : files.filter(f -> {
-        String n = f.getFileName().toString();
-        return n.startsWith(".") && n.endsWith(".tmp") && Files.isRegularFile(f);
-      }).toList()) {
-        LOG.info("Removing {} (left by an interrupted run)", f);
-        Files.deleteIfExists(f);
-      }
-    } catch (IOException e) {
-      throw new QuantbeamException("Cannot clean " + folder + ": " + e, e);
     }
   }
 

@@ -62,13 +62,4 @@ class DemoCommandTest {
     assertTrue(diffs.stream().anyMatch(d -> d.contains("accuracy")));
     assertTrue(diffs.stream().anyMatch(d -> d.contains("leftover temporary file")));
   }
-
-  @Test
-  void staleTemporariesAreRemovedAndOutputsKept(@TempDir Path tmp) throws Exception {
-    Files.write(tmp.resolve(".report.json.123.tmp"), new byte[] {1});
-    Files.write(tmp.resolve("report.json"), new byte[] {1});
-    QuantizePipeline.removeStaleTemporaries(tmp);
-    assertFalse(Files.exists(tmp.resolve(".report.json.123.tmp")));
-    assertTrue(Files.exists(tmp.resolve("report.json")));
-  }
 }
