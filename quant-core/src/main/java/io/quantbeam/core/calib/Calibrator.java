@@ -14,11 +14,13 @@ import io.quantbeam.core.graph.GraphView;
 import io.quantbeam.core.runtime.TensorViews;
 import io.quantbeam.core.text.EncodedBatch;
 import io.quantbeam.core.stats.TensorStats;
+import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.concurrent.ForkJoinPool;
 import java.util.concurrent.Semaphore;
 
 /**
@@ -46,6 +48,8 @@ public final class Calibrator implements AutoCloseable {
    * Runtime's spinning threads; waiting threads bin their own previous batch meanwhile.
    */
   private final Semaphore runs;
+  /** Threads that update statistics after a run (null: the caller's thread alone). */
+  private final ForkJoinPool statsPool;
 
   /**
    * @param model the float model (already at the opset the quantizer will use)
@@ -61,11 +65,16 @@ public final class Calibrator implements AutoCloseable {
     this.outputNames = new LinkedHashSet<>(tensors);
     int cores = Runtime.getRuntime().availableProcessors();
     this.runs = new Semaphore(Math.max(1, intraOpThreads > 0 ? cores / intraOpThreads : 1), true);
+    int statsThreads = Math.min(cores, intraOpThreads > 0 ? intraOpThreads : cores);
+    this.statsPool = statsThreads > 1 ? new ForkJoinPool(statsThreads) : null;
     byte[] augmented = exposeTensors(model, tensors).toByteArray();
     try (OrtSession.SessionOptions options = new OrtSession.SessionOptions()) {
       options.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
       options.setExecutionMode(OrtSession.SessionOptions.ExecutionMode.SEQUENTIAL);
       options.setInterOpNumThreads(1);
+      // ONNX Runtime's threads would otherwise spin for a while after each run, on the cores
+      // the statistics update needs next.
+      options.addConfigEntry("session.intra_op.allow_spinning", "0");
       if (intraOpThreads > 0) {
         options.setIntraOpNumThreads(intraOpThreads);
       }
@@ -140,15 +149,27 @@ public final class Calibrator implements AutoCloseable {
       runs.release();
     }
     try (OrtSession.Result result = ran) {
+      // Each tensor's statistics are independent, so they are updated side by side on the cores
+      // ONNX Runtime just used (identical results in any order); one thread would leave them idle.
+      List<Runnable> updates = new ArrayList<>(tensors.size());
       for (String t : tensors) {
         OnnxValue value = result.get(t).orElseThrow();
-        stats.get(t).addBatch(TensorViews.floats((OnnxTensor) value));
+        TensorStats s = stats.get(t);
+        updates.add(() -> s.addBatch(TensorViews.floats((OnnxTensor) value)));
+      }
+      if (statsPool == null) {
+        updates.forEach(Runnable::run);
+      } else {
+        statsPool.submit(() -> updates.parallelStream().forEach(Runnable::run)).join();
       }
     }
   }
 
   @Override
   public void close() {
+    if (statsPool != null) {
+      statsPool.shutdown();
+    }
     try {
       session.close();
     } catch (OrtException e) {

@@ -321,11 +321,15 @@ public final class TensorStats {
     int[] s = scan.counts;
     long[] pc = positive.countsRef();
     long[] nc = negative.countsRef();
-    for (int i = 0; i < bins; i++) {
-      pc[i] += s[1 + i];
-      nc[i] += s[1 + bins + i];
+    int stride = 2 * bins + 2;
+    for (int lane = 0; lane < BatchScan.LANES; lane++) {
+      int o = lane * stride;
+      for (int i = 0; i < bins; i++) {
+        pc[i] += s[o + 1 + i];
+        nc[i] += s[o + 1 + bins + i];
+      }
+      positive.addZeros(s[o]);
     }
-    positive.addZeros(s[0]);
     java.util.Arrays.fill(s, 0);
     count += finite;
     recordBatchExtremes(mn, mx);
@@ -357,6 +361,12 @@ public final class TensorStats {
      * [2 bins + 1] discarded (NaN, infinite, extreme; slow path only).
      */
     final int[] counts;
+    /**
+     * Copies of the count layout side by side: consecutive values alternate between them, so two
+     * increments of one busy bin do not wait on each other (a peaked distribution would otherwise
+     * serialise the loop on store-to-load forwarding). finishBatch adds them up.
+     */
+    static final int LANES = 2;
     /** Bin-index multipliers 2^-exponent, indexed by sign bit (0 for an untouched side). */
     final double[] mults = new double[2];
     private float[] chunk;
@@ -385,7 +395,7 @@ public final class TensorStats {
 
     BatchScan(int bins) {
       this.logBins = Integer.numberOfTrailingZeros(bins);
-      this.counts = new int[2 * bins + 2];
+      this.counts = new int[LANES * (2 * bins + 2)];
     }
 
     float[] chunk() {
@@ -419,6 +429,7 @@ public final class TensorStats {
       double[] m = mults;
       int lb = logBins;
       int lastBin = (1 << lb) - 1;
+      int stride = 2 * (1 << lb) + 2;
       int minKey = minKeyBits;
       int maxKey = maxKeyBits;
       int posMax = maxPosBits;
@@ -429,7 +440,7 @@ public final class TensorStats {
         int mag = bits & 0x7FFFFFFF;
         int nonZero = (mag | -mag) >> 31;
         int bin = Math.min((int) (Float.intBitsToFloat(mag) * m[sign]), lastBin);
-        s[(bin + 1 + (sign << lb)) & nonZero]++;
+        s[((bin + 1 + (sign << lb)) & nonZero) + (i & 1) * stride]++;
         int key = bits ^ ((bits >> 31) & 0x7FFFFFFF);
         minKey = Math.min(minKey, key);
         maxKey = Math.max(maxKey, key);
@@ -525,7 +536,7 @@ public final class TensorStats {
       int[] s = counts;
       double[] m = mults;
       int lb = logBins;
-      int discard = s.length - 1;
+      int discard = 2 * (1 << lb) + 1; // lane 0's last slot
       for (int i = from; i < to; i++) {
         int bits = Float.floatToRawIntBits(v[i]);
         int sign = bits >>> 31;
