@@ -95,6 +95,7 @@ public final class DriftPipeline {
             + o.getModelName()));
     JsonNode manifest = champion.manifest();
     String floatModel = checkedFile(manifest.path("floatModel"), "float model");
+    String floatModelSha = manifest.path("floatModel").path("sha256").asText(); // checked above
     String tokenizer = checkedFile(manifest.path("tokenizer"), "tokenizer");
     QuantizeOptions q = quantizeOptions(manifest, floatModel, tokenizer, o);
     QuantConfig config = QuantizePipeline.config(q);
@@ -117,8 +118,8 @@ public final class DriftPipeline {
       PCollection<String> texts = p.apply("ProductionTexts",
           new QuantizePipeline.CalibrationTexts(o.getProductionData(), o.getTextColumn(),
               o.getMaxExamples()));
-      texts.apply("Calibrate", QuantizePipeline.calibrate(q, floatModel,
-              OnnxModelIO.sha256(Path.of(floatModel)), tensors, tokenizer))
+      texts.apply("Calibrate", QuantizePipeline.calibrate(q, floatModel, floatModelSha, tensors,
+              tokenizer))
           .apply("TableBytes", MapElements.into(TypeDescriptors.strings())
               .via((CalibrationTable t) -> Base64.getEncoder().encodeToString(t.toBytes())))
           .apply("KeepTable", ParDo.of(new QuantizePipeline.WriteFile(productionFile)));
@@ -235,8 +236,8 @@ public final class DriftPipeline {
         o.getIntraOpThreads());
     String metric = scores.get("champion").accuracy() != null ? "accuracy"
         : scores.get("champion").agreement() != null ? "agreement" : "meanCosine";
-    double championScore = score(scores.get("champion"));
-    double challengerScore = score(scores.get("challenger"));
+    double championScore = Validation.score(scores.get("champion"));
+    double challengerScore = Validation.score(scores.get("challenger"));
     double challengerClip = DriftCheck.compare(table, production, config,
         0.0, DriftThresholds.defaults()).meanClipRate();
     ObjectNode judge = report.putObject("judgement");
@@ -271,11 +272,6 @@ public final class DriftPipeline {
     registry.setCurrent(v.name());
     judge.put("promotedVersion", v.name());
     return "promoted";
-  }
-
-  private static double score(EvalAccumulator.Summary s) {
-    return s.accuracy() != null ? s.accuracy()
-        : s.agreement() != null ? s.agreement() : s.meanCosine();
   }
 
   private static boolean contains(JsonNode array, String value) {
