@@ -68,7 +68,8 @@ public final class DriftPipeline {
 
   public static void main(String[] args) {
     PipelineOptionsFactory.register(DriftOptions.class);
-    DriftOptions o = PipelineOptionsFactory.fromArgs(args).withValidation().as(DriftOptions.class);
+    DriftOptions o = PipelineOptionsFactory.fromArgs(LocalParallelism.withDefault(args))
+        .withValidation().as(DriftOptions.class);
     JsonNode r = run(o);
     System.out.printf(Locale.ROOT, "drift: %s (score %.3f, mean clip rate %.3f%%) -> %s%n",
         r.path("drifted").asBoolean() ? "DRIFT" : "no drift", r.path("meanPsi").asDouble(),

@@ -80,7 +80,8 @@ public final class QuantizePipeline {
   public static void main(String[] args) {
     PipelineOptionsFactory.register(QuantizeOptions.class);
     QuantizeOptions options =
-        PipelineOptionsFactory.fromArgs(args).withValidation().as(QuantizeOptions.class);
+        PipelineOptionsFactory.fromArgs(LocalParallelism.withDefault(args)).withValidation()
+            .as(QuantizeOptions.class);
     JsonNode report = run(options);
     System.out.println("Wrote " + report.path("model").path("path").asText() + " (sha256 "
         + report.path("model").path("sha256").asText() + ") and "
