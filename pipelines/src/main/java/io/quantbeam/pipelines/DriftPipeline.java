@@ -62,6 +62,7 @@ import org.slf4j.LoggerFactory;
 public final class DriftPipeline {
   public static final String REPORT_FILE = "drift.json";
   public static final String HTML_FILE = "drift.html";
+  static final String PRODUCTION_OPTION = "--productionData";
   private static final Logger LOG = LoggerFactory.getLogger(DriftPipeline.class);
 
   private DriftPipeline() {}
@@ -116,8 +117,8 @@ public final class DriftPipeline {
       Path tokensFile = staging.resolve("tokens.txt");
       Pipeline p = Pipeline.create(o);
       PCollection<String> texts = p.apply("ProductionTexts",
-          new QuantizePipeline.CalibrationTexts(o.getProductionData(), o.getTextColumn(),
-              o.getMaxExamples()));
+          new QuantizePipeline.CalibrationTexts(o.getProductionData(), PRODUCTION_OPTION,
+              o.getTextColumn(), o.getMaxExamples()));
       texts.apply("Calibrate", QuantizePipeline.calibrate(q, floatModel, floatModelSha, tensors,
               tokenizer))
           .apply("TableBytes", MapElements.into(TypeDescriptors.strings())
@@ -128,7 +129,7 @@ public final class DriftPipeline {
           .apply("AsText", MapElements.into(TypeDescriptors.strings())
               .via(kv -> kv.getKey() + " " + kv.getValue()))
           .apply("KeepCounts", ParDo.of(new QuantizePipeline.WriteFile(tokensFile)));
-      QuantizePipeline.runAndWait(p);
+      QuantizePipeline.runReading(p, o.getProductionData(), PRODUCTION_OPTION);
       if (!Files.exists(productionFile)) {
         throw new QuantbeamException("The production sample " + o.getProductionData()
             + " has no usable text (empty, blank or undecodable rows only): nothing to compare."

@@ -379,15 +379,19 @@ public final class QuantizePipeline {
   /** Read, decode and (with --maxExamples) sample the calibration texts. */
   static final class CalibrationTexts extends PTransform<PBegin, PCollection<String>> {
     private final String pattern;
+    private final String option;
     private final String textColumn;
     private final int maxExamples;
 
     CalibrationTexts(QuantizeOptions o) {
-      this(o.getCalibrationData(), o.getTextColumn(), o.getMaxExamples());
+      this(o.getCalibrationData(), ReadExamples.CALIBRATION_OPTION, o.getTextColumn(),
+          o.getMaxExamples());
     }
 
-    CalibrationTexts(String pattern, String textColumn, int maxExamples) {
+    /** @param option the command-line option that named {@code pattern}, for error messages */
+    CalibrationTexts(String pattern, String option, String textColumn, int maxExamples) {
       this.pattern = pattern;
+      this.option = option;
       this.textColumn = textColumn;
       this.maxExamples = maxExamples;
     }
@@ -395,7 +399,7 @@ public final class QuantizePipeline {
     @Override
     public PCollection<String> expand(PBegin begin) {
       PCollection<String> texts = begin
-          .apply("ReadExamples", ReadExamples.from(pattern, textColumn))
+          .apply("ReadExamples", ReadExamples.from(pattern, textColumn).forOption(option))
           .apply("Texts", MapElements.into(TypeDescriptors.strings()).via(LabeledText::text));
       return maxExamples > 0 ? texts.apply("SampleExamples", SampleExamples.atMost(maxExamples))
           : texts;
@@ -418,10 +422,18 @@ public final class QuantizePipeline {
 
   /** {@link #runAndWait} for a pipeline that reads the Parquet files of {@code pattern}. */
   static PipelineResult runReading(Pipeline p, String pattern) {
+    return runReading(p, pattern, ReadExamples.CALIBRATION_OPTION);
+  }
+
+  /**
+   * {@link #runAndWait} for a pipeline that reads the Parquet files of {@code pattern}, given by
+   * {@code option}: a Parquet reader failure becomes a clear error naming the file and option.
+   */
+  static PipelineResult runReading(Pipeline p, String pattern, String option) {
     try {
       return runAndWait(p);
     } catch (Pipeline.PipelineExecutionException e) {
-      QuantbeamException clear = ReadExamples.explainReadFailure(pattern, e);
+      QuantbeamException clear = ReadExamples.explainReadFailure(pattern, option, e);
       throw clear != null ? clear : e;
     }
   }
