@@ -71,6 +71,8 @@ import org.slf4j.LoggerFactory;
  */
 public final class QuantizePipeline {
   public static final String REPORT_FILE = "report.json";
+  /** The staging folders in the temporary folder: {@code quantbeam-<random>}. */
+  static final String STAGING_PREFIX = "quantbeam-";
   /** Exit code when validation ran and no candidate met the accuracy criterion. */
   public static final int NO_CANDIDATE_PASSES = 3;
   private static final Logger LOG = LoggerFactory.getLogger(QuantizePipeline.class);
@@ -169,19 +171,36 @@ public final class QuantizePipeline {
       throw new QuantbeamException("Nothing to calibrate in " + model + ": no float activation"
           + " feeds a quantizable op. Check --opTypes and that the model is float32.");
     }
+    // what killed runs left: their staging folders and this output's pending folders
+    RunFolders.removeStale(Path.of(System.getProperty("java.io.tmpdir")), STAGING_PREFIX);
+    if (out.getParent() != null && out.getFileName() != null) {
+      RunFolders.removeStale(out.getParent(), pendingPrefix(out));
+    }
     Path staging;
+    RunFolders.Lock stagingLock;
     try {
-      staging = Files.createTempDirectory("quantbeam-");
+      staging = Files.createTempDirectory(STAGING_PREFIX);
     } catch (IOException e) {
       throw new QuantbeamException("Cannot create a temporary folder: " + e, e);
     }
     // every output is written into a fresh folder beside the output folder and moved into it only
     // once the whole run has succeeded: a failed run leaves an older result there untouched
-    Path pending;
+    Path pending = null;
+    RunFolders.Lock pendingLock = null;
     try {
-      pending = pendingFolder(out);
+      stagingLock = RunFolders.lock(staging);
+      try {
+        pending = pendingFolder(out);
+        pendingLock = RunFolders.lock(pending);
+      } catch (QuantbeamException e) {
+        stagingLock.close();
+        throw e;
+      }
     } catch (QuantbeamException e) {
       deleteQuietly(staging);
+      if (pending != null) {
+        deleteQuietly(pending);
+      }
       throw e;
     }
     try {
@@ -245,9 +264,17 @@ public final class QuantizePipeline {
           + ". Check free disk space and folder permissions; an older result there is unchanged"
           + " unless the error names one of its files", e);
     } finally {
+      // deleted while still locked: no other run ever sees them unlocked
       deleteQuietly(staging);
       deleteQuietly(pending);
+      stagingLock.close();
+      pendingLock.close();
     }
+  }
+
+  /** Beside the output folder: {@code .<output name>.pending-<random>}. */
+  static String pendingPrefix(Path out) {
+    return "." + out.getFileName() + ".pending-";
   }
 
   /**
@@ -267,7 +294,7 @@ public final class QuantizePipeline {
     }
     try {
       Files.createDirectories(parent);
-      return Files.createTempDirectory(parent, "." + out.getFileName() + ".pending-");
+      return Files.createTempDirectory(parent, pendingPrefix(out));
     } catch (IOException e) {
       throw new QuantbeamException("The output folder " + out + " cannot be written: " + e
           + ". Choose a writable --output (its parent must be a folder you can write)."
@@ -290,6 +317,9 @@ public final class QuantizePipeline {
       if (p.getFileName().toString().equals(REPORT_FILE)) {
         report = p;
         continue;
+      }
+      if (p.getFileName().toString().startsWith(RunFolders.LOCK_FILE)) {
+        continue; // the run's own lock, deleted with the pending folder
       }
       Path target = out.resolve(p.getFileName().toString());
       if (Files.isDirectory(p) && Files.exists(target)) {
