@@ -132,6 +132,10 @@ public final class ValidateCandidates
   }
 
   static final class ScoreFn extends DoFn<KV<String, Work>, KV<String, EvalAccumulator>> {
+    private static final org.slf4j.Logger LOG =
+        org.slf4j.LoggerFactory.getLogger(ValidateCandidates.class);
+    private static final java.util.concurrent.atomic.AtomicBoolean FIRST_LOGGED =
+        new java.util.concurrent.atomic.AtomicBoolean();
     private final int threads;
     private final Counter scored = Counters.counter("examplesScored");
 
@@ -152,6 +156,11 @@ public final class ValidateCandidates
             acc.add(b.reference()[i], outputs[i], b.labels()[i]);
           }
           scored.inc(b.size());
+        }
+        if (FIRST_LOGGED.compareAndSet(false, true)) {
+          // one line per JVM: the candidates are built and scoring runs
+          LOG.info("validation: first shard scored ({} on shard {})", work.getKey(),
+              w.shard().id());
         }
       } finally {
         if (runner != null) {
