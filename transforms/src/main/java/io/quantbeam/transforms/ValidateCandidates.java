@@ -38,8 +38,10 @@ public final class ValidateCandidates
     extends PTransform<PCollection<ValidationShard>, PCollection<KV<String, EvalAccumulator>>> {
   /** The key of the FP32 model's metrics. */
   public static final String FP32 = "fp32";
-  private static final SessionCache SESSIONS = new SessionCache(
-      Math.max(2, Runtime.getRuntime().availableProcessors() + 1));
+  /** Idle sessions a worker JVM keeps open for the next shard of the same model. */
+  public static final int CACHED_SESSIONS =
+      Math.max(2, Runtime.getRuntime().availableProcessors() + 1);
+  private static final SessionCache SESSIONS = new SessionCache(CACHED_SESSIONS);
 
   private final String fp32Path;
   private final PCollectionView<List<BuiltCandidate>> candidates;
@@ -72,6 +74,11 @@ public final class ValidateCandidates
         .setCoder(KvCoder.of(StringUtf8Coder.of(), AccumulatorCoder.of()))
         .apply("CombinePerCandidate", Combine.perKey(new MergeFn()))
         .setCoder(KvCoder.of(StringUtf8Coder.of(), AccumulatorCoder.of()));
+  }
+
+  /** Sessions this JVM's cache holds open now (in use or idle). */
+  public static int cachedSessions() {
+    return SESSIONS.open();
   }
 
   static ModelRunner acquire(String path, String sha, int threads) {
