@@ -187,6 +187,31 @@ class FailureModesPipelineTest {
     assertNoPendingFolder(dir);
   }
 
+  /**
+   * A failure thrown inside a validation DoFn, in this process: the tiny model has 64 positions,
+   * the calibration texts are short, the validation texts fill 128 tokens, so ONNX Runtime fails
+   * in ValidateCandidates' FP32 step after calibration and quantization have succeeded. The run
+   * fails with that error and leaves the older result as it was and no pending folder.
+   */
+  @Test
+  void aFailureInsideValidationLeavesTheOlderResultAndNothingPartial() throws Exception {
+    Path data = corpus();
+    Path out = dir.resolve("out");
+    Map<String, byte[]> older = olderResult(out);
+    List<String> longTexts = new ArrayList<>();
+    for (int i = 0; i < 16; i++) {
+      longTexts.add("word ".repeat(200) + i);
+    }
+    Path dev = ParquetFiles.writeLabeled(dir.resolve("long/dev.parquet"), longTexts, new int[16]);
+    QuantbeamException e = assertThrows(QuantbeamException.class, () -> QuantizePipeline.run(
+        options(data, out, "--validationData=" + dev, "--maxSequenceLength=128",
+            "--sweep=baseline")));
+    // ModelRunner's wording (validation), not the calibrator's ("On a calibration batch ...")
+    assertTrue(e.getMessage().contains("ONNX Runtime failed on a batch of"), e.getMessage());
+    assertUnchanged(out, older);
+    assertNoPendingFolder(dir);
+  }
+
   @Test
   void outputThatCannotBeWrittenIsRefusedBeforeCalibration() throws Exception {
     Path data = corpus();
