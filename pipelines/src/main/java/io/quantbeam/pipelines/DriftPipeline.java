@@ -88,6 +88,12 @@ public final class DriftPipeline {
       throw new QuantbeamException("--policy must be 'window' or 'merge', got '" + o.getPolicy()
           + "'");
     }
+    if (o.getHoldoutData() != null && !o.getHoldoutData().isBlank()
+        && !Files.isRegularFile(Path.of(o.getHoldoutData()))) {
+      // checked now, not after the production sample has been observed and a challenger built
+      throw new QuantbeamException("Parquet file not found: " + o.getHoldoutData()
+          + " (--holdoutData). Pass a local labelled .parquet file; nothing was done.");
+    }
     ModelRegistry registry = new ModelRegistry(Path.of(o.getRegistry()), o.getModelName());
     ModelRegistry.Version champion = registry.current().orElseThrow(() ->
         new QuantbeamException("No serving version of '" + o.getModelName() + "' in "
@@ -236,7 +242,8 @@ public final class DriftPipeline {
           + " production sample, which must then be one local Parquet file (got '" + judgeFile
           + "'). Pass --holdoutData=LABELED.parquet.");
     }
-    List<LabeledText> examples = ParquetTexts.read(judgeFile, o.getTextColumn(),
+    List<LabeledText> examples = ParquetTexts.read(judgeFile,
+        holdout ? "--holdoutData" : PRODUCTION_OPTION, o.getTextColumn(),
         holdout ? (o.getLabelColumn() == null ? "label" : o.getLabelColumn()) : null, o.getMaxJudgeExamples());
     Map<String, Path> models = new LinkedHashMap<>();
     models.put("champion", champion.model());

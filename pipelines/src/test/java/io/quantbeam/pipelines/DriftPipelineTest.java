@@ -162,6 +162,12 @@ class DriftPipelineTest {
         + " (--productionData) is corrupt"), corruptPages.getMessage());
     assertTrue(corruptPages.getMessage().contains("Replace or remove it"),
         corruptPages.getMessage());
+    // a missing holdout: refused before any work, named with its option
+    QuantbeamException noHoldout = assertThrows(QuantbeamException.class,
+        () -> DriftPipeline.run(options(dir.resolve("reg"), imdb, dir.resolve("out"),
+            "--holdoutData=" + dir.resolve("no-holdout.parquet"))));
+    assertEquals("Parquet file not found: " + dir.resolve("no-holdout.parquet") + " (--holdoutData)."
+        + " Pass a local labelled .parquet file; nothing was done.", noHoldout.getMessage());
     Files.writeString(r.current().orElseThrow().dir().resolve(ModelRegistry.MANIFEST), "{oops");
     QuantbeamException corrupt = assertThrows(QuantbeamException.class,
         () -> DriftPipeline.run(options(dir.resolve("reg"), phrases, dir.resolve("out"))));
