@@ -62,6 +62,7 @@ import org.slf4j.LoggerFactory;
 public final class DriftPipeline {
   public static final String REPORT_FILE = "drift.json";
   public static final String HTML_FILE = "drift.html";
+  static final String PRODUCTION_OPTION = "--productionData";
   private static final Logger LOG = LoggerFactory.getLogger(DriftPipeline.class);
 
   private DriftPipeline() {}
@@ -88,6 +89,12 @@ public final class DriftPipeline {
       throw new QuantbeamException("--policy must be 'window' or 'merge', got '" + o.getPolicy()
           + "'");
     }
+    if (o.getHoldoutData() != null && !o.getHoldoutData().isBlank()
+        && !Files.isRegularFile(Path.of(o.getHoldoutData()))) {
+      // checked now, not after the production sample has been observed and a challenger built
+      throw new QuantbeamException("Parquet file not found: " + o.getHoldoutData()
+          + " (--holdoutData). Pass a local labelled .parquet file; nothing was done.");
+    }
     ModelRegistry registry = new ModelRegistry(Path.of(o.getRegistry()), o.getModelName());
     ModelRegistry.Version champion = registry.current().orElseThrow(() ->
         new QuantbeamException("No serving version of '" + o.getModelName() + "' in "
@@ -105,11 +112,19 @@ public final class DriftPipeline {
     Path out = Path.of(o.getOutput()).toAbsolutePath().normalize();
     ObjectMapper json = new ObjectMapper();
     Path staging;
+    RunFolders.Lock stagingLock;
     try {
       Files.createDirectories(out);
+      RunFolders.removeStale(out, ".drift-"); // what a killed run left
       staging = Files.createTempDirectory(out, ".drift-");
     } catch (IOException e) {
       throw new QuantbeamException("Cannot create the output folder " + out + ": " + e, e);
+    }
+    try {
+      stagingLock = RunFolders.lock(staging);
+    } catch (QuantbeamException e) {
+      QuantizePipeline.deleteQuietly(staging);
+      throw e;
     }
     try {
       // 1. observe the production sample like a calibration, with the champion's tensors
@@ -117,8 +132,8 @@ public final class DriftPipeline {
       Path tokensFile = staging.resolve("tokens.txt");
       Pipeline p = Pipeline.create(o);
       PCollection<String> texts = p.apply("ProductionTexts",
-          new QuantizePipeline.CalibrationTexts(o.getProductionData(), o.getTextColumn(),
-              o.getMaxExamples()));
+          new QuantizePipeline.CalibrationTexts(o.getProductionData(), PRODUCTION_OPTION,
+              o.getTextColumn(), o.getMaxExamples()));
       texts.apply("Calibrate", QuantizePipeline.calibrate(q, floatModel, floatModelSha, tensors,
               tokenizer))
           .apply("TableBytes", MapElements.into(TypeDescriptors.strings())
@@ -129,7 +144,7 @@ public final class DriftPipeline {
           .apply("AsText", MapElements.into(TypeDescriptors.strings())
               .via(kv -> kv.getKey() + " " + kv.getValue()))
           .apply("KeepCounts", ParDo.of(new QuantizePipeline.WriteFile(tokensFile)));
-      QuantizePipeline.runAndWait(p);
+      QuantizePipeline.runReading(p, o.getProductionData(), PRODUCTION_OPTION);
       if (!Files.exists(productionFile)) {
         throw new QuantbeamException("The production sample " + o.getProductionData()
             + " has no usable text (empty, blank or undecodable rows only): nothing to compare."
@@ -190,6 +205,7 @@ public final class DriftPipeline {
       throw new QuantbeamException("Cannot write the drift report in " + out + ": " + e, e);
     } finally {
       QuantizePipeline.deleteQuietly(staging);
+      stagingLock.close();
     }
   }
 
@@ -227,7 +243,8 @@ public final class DriftPipeline {
           + " production sample, which must then be one local Parquet file (got '" + judgeFile
           + "'). Pass --holdoutData=LABELED.parquet.");
     }
-    List<LabeledText> examples = ParquetTexts.read(judgeFile, o.getTextColumn(),
+    List<LabeledText> examples = ParquetTexts.read(judgeFile,
+        holdout ? "--holdoutData" : PRODUCTION_OPTION, o.getTextColumn(),
         holdout ? (o.getLabelColumn() == null ? "label" : o.getLabelColumn()) : null, o.getMaxJudgeExamples());
     Map<String, Path> models = new LinkedHashMap<>();
     models.put("champion", champion.model());

@@ -29,9 +29,16 @@ final class ParquetTexts {
    *     does not depend on the file's order
    */
   static List<LabeledText> read(String file, String textColumn, String labelColumn, int max) {
+    return read(file, null, textColumn, labelColumn, max);
+  }
+
+  /** {@link #read(String, String, String, int)}; errors name {@code option} (null: none). */
+  static List<LabeledText> read(String file, String option, String textColumn,
+      String labelColumn, int max) {
     Path path = Path.of(file);
+    String named = option == null ? "" : " (" + option + ")";
     if (!Files.isRegularFile(path)) {
-      throw new QuantbeamException("Parquet file not found: " + file
+      throw new QuantbeamException("Parquet file not found: " + file + named
           + ". Pass a local .parquet file (columns '" + textColumn + "'"
           + (labelColumn == null ? "" : " and '" + labelColumn + "'") + ").");
     }
@@ -40,7 +47,8 @@ final class ParquetTexts {
         new LocalInputFile(path)).withDataModel(GenericData.get()).build()) {
       for (GenericRecord rec = r.read(); rec != null; rec = r.read()) {
         if (rec.getSchema().getField(textColumn) == null) {
-          throw new QuantbeamException(file + " has no column '" + textColumn + "' (columns: "
+          throw new QuantbeamException(file + named + " has no column '" + textColumn
+              + "' (columns: "
               + rec.getSchema().getFields().stream().map(f -> f.name()).toList()
               + "). Name the text column with --textColumn.");
         }
@@ -59,8 +67,9 @@ final class ParquetTexts {
       if (e instanceof QuantbeamException q) {
         throw q;
       }
-      throw new QuantbeamException("Cannot read " + file + " as Parquet: " + e.getMessage()
-          + ". Pass a Parquet file with a string column '" + textColumn + "'.", e);
+      throw new QuantbeamException("Cannot read " + file + named + " as Parquet: "
+          + e.getMessage() + ". Pass a Parquet file with a string column '" + textColumn + "'"
+          + (option == null ? "" : " with " + option) + ".", e);
     }
     List<String> texts = new ArrayList<>(rows.keySet());
     if (max > 0) {

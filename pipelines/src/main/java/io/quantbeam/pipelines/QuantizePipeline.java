@@ -71,6 +71,8 @@ import org.slf4j.LoggerFactory;
  */
 public final class QuantizePipeline {
   public static final String REPORT_FILE = "report.json";
+  /** The staging folders in the temporary folder: {@code quantbeam-<random>}. */
+  static final String STAGING_PREFIX = "quantbeam-";
   /** Exit code when validation ran and no candidate met the accuracy criterion. */
   public static final int NO_CANDIDATE_PASSES = 3;
   private static final Logger LOG = LoggerFactory.getLogger(QuantizePipeline.class);
@@ -170,19 +172,36 @@ public final class QuantizePipeline {
       throw new QuantbeamException("Nothing to calibrate in " + model + ": no float activation"
           + " feeds a quantizable op. Check --opTypes and that the model is float32.");
     }
+    // what killed runs left: their staging folders and this output's pending folders
+    RunFolders.removeStale(Path.of(System.getProperty("java.io.tmpdir")), STAGING_PREFIX);
+    if (out.getParent() != null && out.getFileName() != null) {
+      RunFolders.removeStale(out.getParent(), pendingPrefix(out));
+    }
     Path staging;
+    RunFolders.Lock stagingLock;
     try {
-      staging = Files.createTempDirectory("quantbeam-");
+      staging = Files.createTempDirectory(STAGING_PREFIX);
     } catch (IOException e) {
       throw new QuantbeamException("Cannot create a temporary folder: " + e, e);
     }
     // every output is written into a fresh folder beside the output folder and moved into it only
     // once the whole run has succeeded: a failed run leaves an older result there untouched
-    Path pending;
+    Path pending = null;
+    RunFolders.Lock pendingLock = null;
     try {
-      pending = pendingFolder(out);
+      stagingLock = RunFolders.lock(staging);
+      try {
+        pending = pendingFolder(out);
+        pendingLock = RunFolders.lock(pending);
+      } catch (QuantbeamException e) {
+        stagingLock.close();
+        throw e;
+      }
     } catch (QuantbeamException e) {
       deleteQuietly(staging);
+      if (pending != null) {
+        deleteQuietly(pending);
+      }
       throw e;
     }
     try {
@@ -246,9 +265,17 @@ public final class QuantizePipeline {
           + ". Check free disk space and folder permissions; an older result there is unchanged"
           + " unless the error names one of its files", e);
     } finally {
+      // deleted while still locked: no other run ever sees them unlocked
       deleteQuietly(staging);
       deleteQuietly(pending);
+      stagingLock.close();
+      pendingLock.close();
     }
+  }
+
+  /** Beside the output folder: {@code .<output name>.pending-<random>}. */
+  static String pendingPrefix(Path out) {
+    return "." + out.getFileName() + ".pending-";
   }
 
   /**
@@ -268,7 +295,7 @@ public final class QuantizePipeline {
     }
     try {
       Files.createDirectories(parent);
-      return Files.createTempDirectory(parent, "." + out.getFileName() + ".pending-");
+      return Files.createTempDirectory(parent, pendingPrefix(out));
     } catch (IOException e) {
       throw new QuantbeamException("The output folder " + out + " cannot be written: " + e
           + ". Choose a writable --output (its parent must be a folder you can write)."
@@ -291,6 +318,9 @@ public final class QuantizePipeline {
       if (p.getFileName().toString().equals(REPORT_FILE)) {
         report = p;
         continue;
+      }
+      if (p.getFileName().toString().startsWith(RunFolders.LOCK_FILE)) {
+        continue; // the run's own lock, deleted with the pending folder
       }
       Path target = out.resolve(p.getFileName().toString());
       if (Files.isDirectory(p) && Files.exists(target)) {
@@ -380,15 +410,19 @@ public final class QuantizePipeline {
   /** Read, decode and (with --maxExamples) sample the calibration texts. */
   static final class CalibrationTexts extends PTransform<PBegin, PCollection<String>> {
     private final String pattern;
+    private final String option;
     private final String textColumn;
     private final int maxExamples;
 
     CalibrationTexts(QuantizeOptions o) {
-      this(o.getCalibrationData(), o.getTextColumn(), o.getMaxExamples());
+      this(o.getCalibrationData(), ReadExamples.CALIBRATION_OPTION, o.getTextColumn(),
+          o.getMaxExamples());
     }
 
-    CalibrationTexts(String pattern, String textColumn, int maxExamples) {
+    /** @param option the command-line option that named {@code pattern}, for error messages */
+    CalibrationTexts(String pattern, String option, String textColumn, int maxExamples) {
       this.pattern = pattern;
+      this.option = option;
       this.textColumn = textColumn;
       this.maxExamples = maxExamples;
     }
@@ -396,7 +430,7 @@ public final class QuantizePipeline {
     @Override
     public PCollection<String> expand(PBegin begin) {
       PCollection<String> texts = begin
-          .apply("ReadExamples", ReadExamples.from(pattern, textColumn))
+          .apply("ReadExamples", ReadExamples.from(pattern, textColumn).forOption(option))
           .apply("Texts", MapElements.into(TypeDescriptors.strings()).via(LabeledText::text));
       return maxExamples > 0 ? texts.apply("SampleExamples", SampleExamples.atMost(maxExamples))
           : texts;
@@ -419,10 +453,18 @@ public final class QuantizePipeline {
 
   /** {@link #runAndWait} for a pipeline that reads the Parquet files of {@code pattern}. */
   static PipelineResult runReading(Pipeline p, String pattern) {
+    return runReading(p, pattern, ReadExamples.CALIBRATION_OPTION);
+  }
+
+  /**
+   * {@link #runAndWait} for a pipeline that reads the Parquet files of {@code pattern}, given by
+   * {@code option}: a Parquet reader failure becomes a clear error naming the file and option.
+   */
+  static PipelineResult runReading(Pipeline p, String pattern, String option) {
     try {
       return runAndWait(p);
     } catch (Pipeline.PipelineExecutionException e) {
-      QuantbeamException clear = ReadExamples.explainReadFailure(pattern, e);
+      QuantbeamException clear = ReadExamples.explainReadFailure(pattern, option, e);
       throw clear != null ? clear : e;
     }
   }

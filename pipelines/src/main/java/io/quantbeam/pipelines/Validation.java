@@ -80,6 +80,7 @@ import org.slf4j.LoggerFactory;
 final class Validation {
   static final String HTML_FILE = "report.html";
   static final String CANDIDATES_DIR = "candidates";
+  static final String VALIDATION_OPTION = "--validationData";
   private static final Logger LOG = LoggerFactory.getLogger(Validation.class);
   private static final int LATENCY_BATCH = 32;
 
@@ -428,7 +429,7 @@ final class Validation {
             tablePath.toString(), modelDir.toString()));
     PCollectionView<List<BuiltCandidate>> view = built.apply("AsList", View.asList());
     PCollection<LabeledText> data = p.apply("ReadValidation",
-        ReadExamples.from(o.getValidationData(), o.getTextColumn())
+        ReadExamples.from(o.getValidationData(), o.getTextColumn()).forOption(VALIDATION_OPTION)
             .withLabelColumn(sample ? null : o.getLabelColumn()));
     PCollection<String> texts = data.apply("Texts",
         MapElements.into(TypeDescriptors.strings()).via(LabeledText::text));
@@ -458,7 +459,8 @@ final class Validation {
         .apply("JoinBuilt", Combine.globally(new JoinLines()))
         .apply("KeepBuilt", ParDo.of(new QuantizePipeline.WriteFile(
             results.resolve("built.txt"))));
-    Map<String, Long> counters = QuantizePipeline.counters(QuantizePipeline.runAndWait(p));
+    Map<String, Long> counters = QuantizePipeline.counters(
+        QuantizePipeline.runReading(p, o.getValidationData(), VALIDATION_OPTION));
 
     ObjectMapper json = new ObjectMapper();
     Map<String, BuiltCandidate> builtByName = new LinkedHashMap<>();

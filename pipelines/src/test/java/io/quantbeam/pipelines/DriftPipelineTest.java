@@ -146,6 +146,28 @@ class DriftPipelineTest {
     QuantbeamException empty = assertThrows(QuantbeamException.class,
         () -> DriftPipeline.run(options(dir.resolve("reg"), blank, dir.resolve("out"))));
     assertTrue(empty.getMessage().contains("no usable text"), empty.getMessage());
+    // a missing production sample: named with its option, not as calibration data
+    QuantbeamException missing = assertThrows(QuantbeamException.class,
+        () -> DriftPipeline.run(options(dir.resolve("reg"), dir.resolve("nope.parquet"),
+            dir.resolve("out"))));
+    assertTrue(missing.getMessage().startsWith("No production data file matches"),
+        missing.getMessage());
+    assertTrue(missing.getMessage().contains("--productionData"), missing.getMessage());
+    // corrupt pages (the footer still parses): the file, the option and the fix, not Beam's trace
+    Path broken = FailureModesPipelineTest.corruptPages(ParquetFiles.write(
+        dir.resolve("broken/data.parquet"), TestData.texts(TestData.gluePhrases(40))));
+    QuantbeamException corruptPages = assertThrows(QuantbeamException.class,
+        () -> DriftPipeline.run(options(dir.resolve("reg"), broken, dir.resolve("out"))));
+    assertTrue(corruptPages.getMessage().startsWith("Parquet file " + broken
+        + " (--productionData) is corrupt"), corruptPages.getMessage());
+    assertTrue(corruptPages.getMessage().contains("Replace or remove it"),
+        corruptPages.getMessage());
+    // a missing holdout: refused before any work, named with its option
+    QuantbeamException noHoldout = assertThrows(QuantbeamException.class,
+        () -> DriftPipeline.run(options(dir.resolve("reg"), imdb, dir.resolve("out"),
+            "--holdoutData=" + dir.resolve("no-holdout.parquet"))));
+    assertEquals("Parquet file not found: " + dir.resolve("no-holdout.parquet") + " (--holdoutData)."
+        + " Pass a local labelled .parquet file; nothing was done.", noHoldout.getMessage());
     Files.writeString(r.current().orElseThrow().dir().resolve(ModelRegistry.MANIFEST), "{oops");
     QuantbeamException corrupt = assertThrows(QuantbeamException.class,
         () -> DriftPipeline.run(options(dir.resolve("reg"), phrases, dir.resolve("out"))));

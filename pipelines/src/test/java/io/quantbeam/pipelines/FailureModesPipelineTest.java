@@ -125,23 +125,89 @@ class FailureModesPipelineTest {
     assertNoPendingFolder(dir);
   }
 
-  @Test
-  void corruptParquetPagesAreAClearErrorAndKeepTheOlderResult() throws Exception {
-    Path data = corpus();
-    // the first page header (right after the 4-byte magic) overwritten: the footer still parses,
-    // so the columns check passes and the failure comes while the workers read the pages
-    try (RandomAccessFile f = new RandomAccessFile(data.toFile(), "rw")) {
+  /**
+   * Overwrites the first page header (right after the 4-byte magic): the footer still parses, so
+   * the columns check passes and the failure comes while the workers read the pages.
+   */
+  static Path corruptPages(Path parquet) throws Exception {
+    try (RandomAccessFile f = new RandomAccessFile(parquet.toFile(), "rw")) {
       f.seek(4);
       byte[] junk = new byte[48];
       java.util.Arrays.fill(junk, (byte) 0xEE);
       f.write(junk);
     }
+    return parquet;
+  }
+
+  @Test
+  void corruptParquetPagesAreAClearErrorAndKeepTheOlderResult() throws Exception {
+    Path data = corruptPages(corpus());
     Path out = dir.resolve("out");
     Map<String, byte[]> older = olderResult(out);
     QuantbeamException e = assertThrows(QuantbeamException.class,
         () -> QuantizePipeline.run(options(data, out)));
     assertTrue(e.getMessage().contains("train.parquet"), e.getMessage());
     assertTrue(e.getMessage().contains("corrupt"), e.getMessage());
+    assertUnchanged(out, older);
+    assertNoPendingFolder(dir);
+  }
+
+  /**
+   * Validation data that is missing, not Parquet, or has corrupt pages: the error names the file,
+   * --validationData and the fix (not the calibration wording, not Beam's stack), after
+   * calibration has run, and the older result stays.
+   */
+  @Test
+  void badValidationDataIsAClearErrorNamingTheOption() throws Exception {
+    Path data = corpus();
+    Path out = dir.resolve("out");
+    Map<String, byte[]> older = olderResult(out);
+    Path missing = dir.resolve("no-such-dev.parquet");
+    QuantbeamException none = assertThrows(QuantbeamException.class, () -> QuantizePipeline.run(
+        options(data, out, "--validationData=" + missing)));
+    assertEquals("No validation data file matches '" + missing + "' (--validationData): check"
+        + " the path (a Parquet file, or a glob such as 'data/*.parquet').", none.getMessage());
+
+    Path text = Files.writeString(dir.resolve("dev.parquet"), "sentence,label\nfine,1\n");
+    QuantbeamException notParquet = assertThrows(QuantbeamException.class,
+        () -> QuantizePipeline.run(options(data, out, "--validationData=" + text)));
+    assertTrue(notParquet.getMessage().startsWith("Cannot read the Parquet footer of " + text
+        + " (--validationData)"), notParquet.getMessage());
+    assertTrue(notParquet.getMessage().contains("Pass a Parquet file"), notParquet.getMessage());
+
+    Path broken = corruptPages(ParquetFiles.writeLabeled(dir.resolve("broken/dev.parquet"),
+        TestData.texts(TestData.gluePhrases(40)), new int[40]));
+    QuantbeamException corrupt = assertThrows(QuantbeamException.class,
+        () -> QuantizePipeline.run(options(data, out, "--validationData=" + broken,
+            "--sweep=baseline", "--labelColumn=label")));
+    assertTrue(corrupt.getMessage().startsWith("Parquet file " + broken
+        + " (--validationData) is corrupt and cannot be read"), corrupt.getMessage());
+    assertTrue(corrupt.getMessage().contains("Replace or remove it"), corrupt.getMessage());
+    assertUnchanged(out, older);
+    assertNoPendingFolder(dir);
+  }
+
+  /**
+   * A failure thrown inside a validation DoFn, in this process: the tiny model has 64 positions,
+   * the calibration texts are short, the validation texts fill 128 tokens, so ONNX Runtime fails
+   * in ValidateCandidates' FP32 step after calibration and quantization have succeeded. The run
+   * fails with that error and leaves the older result as it was and no pending folder.
+   */
+  @Test
+  void aFailureInsideValidationLeavesTheOlderResultAndNothingPartial() throws Exception {
+    Path data = corpus();
+    Path out = dir.resolve("out");
+    Map<String, byte[]> older = olderResult(out);
+    List<String> longTexts = new ArrayList<>();
+    for (int i = 0; i < 16; i++) {
+      longTexts.add("word ".repeat(200) + i);
+    }
+    Path dev = ParquetFiles.writeLabeled(dir.resolve("long/dev.parquet"), longTexts, new int[16]);
+    QuantbeamException e = assertThrows(QuantbeamException.class, () -> QuantizePipeline.run(
+        options(data, out, "--validationData=" + dev, "--maxSequenceLength=128",
+            "--sweep=baseline")));
+    // ModelRunner's wording (validation), not the calibrator's ("On a calibration batch ...")
+    assertTrue(e.getMessage().contains("ONNX Runtime failed on a batch of"), e.getMessage());
     assertUnchanged(out, older);
     assertNoPendingFolder(dir);
   }

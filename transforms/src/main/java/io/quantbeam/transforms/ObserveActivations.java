@@ -64,6 +64,8 @@ public final class ObserveActivations
     private static final AtomicLong JVM_EXAMPLES = new AtomicLong();
     private static final AtomicLong JVM_START = new AtomicLong();
     private static final AtomicLong LAST_LOG = new AtomicLong();
+    private static final java.util.concurrent.atomic.AtomicBoolean FIRST_LOGGED =
+        new java.util.concurrent.atomic.AtomicBoolean();
 
     private final String modelPath;
     private final List<String> tensors;
@@ -103,6 +105,10 @@ public final class ObserveActivations
     }
 
     private static void logProgress(long seen) {
+      if (FIRST_LOGGED.compareAndSet(false, true)) {
+        // the model is loaded and data flows: worth one line before the periodic ones
+        LOG.info("calibration: first batch observed ({} examples)", seen);
+      }
       long now = System.nanoTime();
       long last = LAST_LOG.get();
       if (now - last >= LOG_EVERY_NANOS && LAST_LOG.compareAndSet(last, now)) {

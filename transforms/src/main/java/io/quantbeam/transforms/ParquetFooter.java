@@ -24,25 +24,36 @@ import org.apache.parquet.schema.Type;
 final class ParquetFooter {
   private ParquetFooter() {}
 
-  /** The files a pattern matches, sorted by name; a clear error when there are none. */
+  /** {@link #match(String, String)} for the calibration corpus. */
   static List<MatchResult.Metadata> match(String pattern) {
+    return match(pattern, ReadExamples.CALIBRATION_OPTION);
+  }
+
+  /**
+   * The files a pattern matches, sorted by name; a clear error naming {@code option} (the
+   * command-line option that gave the pattern) when there are none.
+   */
+  static List<MatchResult.Metadata> match(String pattern, String option) {
+    String what = ReadExamples.noun(option);
     MatchResult result;
     try {
       result = FileSystems.match(pattern, EmptyMatchTreatment.ALLOW);
     } catch (IOException e) {
-      throw new QuantbeamException("Cannot list calibration data " + pattern + ": " + e, e);
+      throw new QuantbeamException("Cannot list " + what + " " + pattern + " (" + option
+            + "): " + e, e);
     }
     List<MatchResult.Metadata> files = new ArrayList<>();
     if (result.status() == MatchResult.Status.OK) {
       try {
         files.addAll(result.metadata());
       } catch (IOException e) {
-        throw new QuantbeamException("Cannot list calibration data " + pattern + ": " + e, e);
+        throw new QuantbeamException("Cannot list " + what + " " + pattern + " (" + option
+            + "): " + e, e);
       }
     }
     if (files.isEmpty()) {
-      throw new QuantbeamException("No calibration data file matches '" + pattern
-          + "': check the path (a Parquet file, or a glob such as 'data/*.parquet').");
+      throw new QuantbeamException("No " + what + " file matches '" + pattern + "' (" + option
+          + "): check the path (a Parquet file, or a glob such as 'data/*.parquet').");
     }
     files.sort(Comparator.comparing(m -> m.resourceId().toString()));
     return files;
@@ -50,12 +61,18 @@ final class ParquetFooter {
 
   /** The Parquet schema in the footer of one file. */
   static MessageType schema(MatchResult.Metadata file) {
+    return schema(file, ReadExamples.CALIBRATION_OPTION);
+  }
+
+  /** {@link #schema(MatchResult.Metadata)}, naming {@code option} in the error. */
+  static MessageType schema(MatchResult.Metadata file, String option) {
     InputFile in = inputFile(file);
     try (ParquetFileReader reader = ParquetFileReader.open(in)) {
       return reader.getFooter().getFileMetaData().getSchema();
     } catch (IOException | RuntimeException e) {
       throw new QuantbeamException("Cannot read the Parquet footer of " + file.resourceId()
-          + ": " + e.getMessage() + ". Is it a Parquet file?", e);
+          + " (" + option + "): " + e.getMessage() + ". Is it a Parquet file? Pass a Parquet"
+          + " file (or a glob of them) with " + option + ".", e);
     }
   }
 

@@ -38,14 +38,18 @@ import org.apache.parquet.schema.Type;
  * label gets label {@code -1}.
  */
 public final class ReadExamples extends PTransform<PBegin, PCollection<LabeledText>> {
+  /** The option that names the calibration corpus, the default for messages. */
+  public static final String CALIBRATION_OPTION = "--calibrationData";
   private final String filePattern;
   private final String textColumn;
   private final String labelColumn;
+  private final String option;
 
-  private ReadExamples(String filePattern, String textColumn, String labelColumn) {
+  private ReadExamples(String filePattern, String textColumn, String labelColumn, String option) {
     this.filePattern = filePattern;
     this.textColumn = textColumn;
     this.labelColumn = labelColumn;
+    this.option = option;
   }
 
   /** Texts from column {@code textColumn} of the Parquet files matching {@code filePattern}. */
@@ -56,13 +60,27 @@ public final class ReadExamples extends PTransform<PBegin, PCollection<LabeledTe
     if (textColumn == null || textColumn.isBlank()) {
       throw new QuantbeamException("The text column name must not be empty.");
     }
-    return new ReadExamples(filePattern, textColumn, null);
+    return new ReadExamples(filePattern, textColumn, null, CALIBRATION_OPTION);
   }
 
   /** Also reads integer labels from {@code labelColumn} (null or empty: none). */
   public ReadExamples withLabelColumn(String column) {
     return new ReadExamples(filePattern, textColumn,
-        column == null || column.isBlank() ? null : column);
+        column == null || column.isBlank() ? null : column, option);
+  }
+
+  /**
+   * The command-line option that named the files (e.g. {@code --validationData}): errors name it,
+   * so that a user with several inputs knows which one to fix.
+   */
+  public ReadExamples forOption(String optionName) {
+    return new ReadExamples(filePattern, textColumn, labelColumn, optionName);
+  }
+
+  /** "validation data" for {@code --validationData}: the option's words, for messages. */
+  static String noun(String option) {
+    String name = option.replaceFirst("^--", "");
+    return name.replaceAll("([a-z])([A-Z])", "$1 $2").toLowerCase(java.util.Locale.ROOT);
   }
 
   @Override
@@ -86,6 +104,12 @@ public final class ReadExamples extends PTransform<PBegin, PCollection<LabeledTe
    * the Parquet reader's.
    */
   public static QuantbeamException explainReadFailure(String filePattern, Throwable failure) {
+    return explainReadFailure(filePattern, CALIBRATION_OPTION, failure);
+  }
+
+  /** {@link #explainReadFailure(String, Throwable)} for the files named by {@code option}. */
+  public static QuantbeamException explainReadFailure(String filePattern, String option,
+      Throwable failure) {
     Throwable parquet = null;
     for (Throwable t = failure; t != null && parquet == null; t = t.getCause()) {
       if (t.getClass().getName().contains("parquet")) {
@@ -104,7 +128,7 @@ public final class ReadExamples extends PTransform<PBegin, PCollection<LabeledTe
     List<String> corrupt = new java.util.ArrayList<>();
     String firstError = null;
     try {
-      for (var file : ParquetFooter.match(filePattern)) {
+      for (var file : ParquetFooter.match(filePattern, option)) {
         Exception e = ParquetFooter.readAllPages(file);
         if (e != null) {
           corrupt.add(file.resourceId().toString());
@@ -117,25 +141,25 @@ public final class ReadExamples extends PTransform<PBegin, PCollection<LabeledTe
       // the files changed or vanished meanwhile: fall through to the general message
     }
     if (!corrupt.isEmpty()) {
-      return new QuantbeamException("Parquet file " + String.join(", ", corrupt)
-          + (corrupt.size() == 1 ? " is" : " are") + " corrupt and cannot be read (" + firstError
-          + "). Replace or remove " + (corrupt.size() == 1 ? "it" : "them")
+      return new QuantbeamException("Parquet file " + String.join(", ", corrupt) + " ("
+          + option + ")" + (corrupt.size() == 1 ? " is" : " are") + " corrupt and cannot be read ("
+          + firstError + "). Replace or remove " + (corrupt.size() == 1 ? "it" : "them")
           + "; nothing was written.", failure);
     }
-    return new QuantbeamException("Reading the Parquet files matching " + filePattern
-        + " failed: " + parquet.getMessage() + ". One of them is corrupt (damaged pages or values);"
-        + " nothing was written.", failure);
+    return new QuantbeamException("Reading the Parquet files matching " + filePattern + " ("
+        + option + ") failed: " + parquet.getMessage() + ". One of them is corrupt (damaged pages"
+        + " or values); replace or remove it; nothing was written.", failure);
   }
 
   private void checkColumns() {
-    var first = ParquetFooter.match(filePattern).get(0);
-    MessageType schema = ParquetFooter.schema(first);
+    var first = ParquetFooter.match(filePattern, option).get(0);
+    MessageType schema = ParquetFooter.schema(first, option);
     List<String> columns = ParquetFooter.columns(schema);
     for (String needed : labelColumn == null ? List.of(textColumn)
         : List.of(textColumn, labelColumn)) {
       if (!schema.containsField(needed)) {
         throw new QuantbeamException("Column '" + needed + "' is not in " + first.resourceId()
-            + "; its columns are " + columns + ". Name the right one with --textColumn"
+            + " (" + option + "); its columns are " + columns + ". Name the right one with --textColumn"
             + (labelColumn == null ? "" : " / --labelColumn") + ".");
       }
     }
@@ -144,7 +168,7 @@ public final class ReadExamples extends PTransform<PBegin, PCollection<LabeledTe
         || text.asPrimitiveType().getPrimitiveTypeName()
             != org.apache.parquet.schema.PrimitiveType.PrimitiveTypeName.BINARY) {
       throw new QuantbeamException("Column '" + textColumn + "' of " + first.resourceId()
-          + " is " + text + ", not a string column; its columns are " + columns + ".");
+          + " (" + option + ") is " + text + ", not a string column; its columns are " + columns + ".");
     }
   }
 

@@ -38,8 +38,10 @@ public final class ValidateCandidates
     extends PTransform<PCollection<ValidationShard>, PCollection<KV<String, EvalAccumulator>>> {
   /** The key of the FP32 model's metrics. */
   public static final String FP32 = "fp32";
-  private static final SessionCache SESSIONS = new SessionCache(
-      Math.max(2, Runtime.getRuntime().availableProcessors() + 1));
+  /** Idle sessions a worker JVM keeps open for the next shard of the same model. */
+  public static final int CACHED_SESSIONS =
+      Math.max(2, Runtime.getRuntime().availableProcessors() + 1);
+  private static final SessionCache SESSIONS = new SessionCache(CACHED_SESSIONS);
 
   private final String fp32Path;
   private final PCollectionView<List<BuiltCandidate>> candidates;
@@ -72,6 +74,11 @@ public final class ValidateCandidates
         .setCoder(KvCoder.of(StringUtf8Coder.of(), AccumulatorCoder.of()))
         .apply("CombinePerCandidate", Combine.perKey(new MergeFn()))
         .setCoder(KvCoder.of(StringUtf8Coder.of(), AccumulatorCoder.of()));
+  }
+
+  /** Sessions this JVM's cache holds open now (in use or idle). */
+  public static int cachedSessions() {
+    return SESSIONS.open();
   }
 
   static ModelRunner acquire(String path, String sha, int threads) {
@@ -132,6 +139,10 @@ public final class ValidateCandidates
   }
 
   static final class ScoreFn extends DoFn<KV<String, Work>, KV<String, EvalAccumulator>> {
+    private static final org.slf4j.Logger LOG =
+        org.slf4j.LoggerFactory.getLogger(ValidateCandidates.class);
+    private static final java.util.concurrent.atomic.AtomicBoolean FIRST_LOGGED =
+        new java.util.concurrent.atomic.AtomicBoolean();
     private final int threads;
     private final Counter scored = Counters.counter("examplesScored");
 
@@ -152,6 +163,11 @@ public final class ValidateCandidates
             acc.add(b.reference()[i], outputs[i], b.labels()[i]);
           }
           scored.inc(b.size());
+        }
+        if (FIRST_LOGGED.compareAndSet(false, true)) {
+          // one line per JVM: the candidates are built and scoring runs
+          LOG.info("validation: first shard scored ({} on shard {})", work.getKey(),
+              w.shard().id());
         }
       } finally {
         if (runner != null) {

@@ -11,6 +11,7 @@ import io.quantbeam.core.QuantbeamException;
 import io.quantbeam.core.onnx.OnnxModelIO;
 import io.quantbeam.core.testing.TestData;
 import io.quantbeam.core.testing.TinyTransformer;
+import io.quantbeam.pipelines.CompareRuns;
 import io.quantbeam.pipelines.QuantizePipeline;
 import io.quantbeam.transforms.ParquetFiles;
 import java.nio.file.Files;
@@ -231,6 +232,86 @@ class FlinkClusterIT {
       assertEquals(1, paths.size(), lib + " copies mapped by TaskManager " + survivor.pid()
           + " after 2 jobs: " + paths);
     }
+  }
+
+  /**
+   * A TaskManager killed while the validation job scores candidates (after the calibration job
+   * has finished): the validation job restarts on the survivor, and the selected model, its bytes
+   * and the report's figures (FP32 and candidate metrics, the selection) equal an undisturbed
+   * DirectRunner run's.
+   */
+  @Test
+  @Order(5)
+  void killingATaskManagerDuringValidationGivesTheSameSelectionAndFigures() throws Exception {
+    // the survivor of the calibration kill plus a fresh TaskManager
+    cluster.startTaskManager();
+    long deadline = System.nanoTime() + Duration.ofMinutes(2).toNanos();
+    while (cluster.rest("/overview").path("taskmanagers").asInt() < 2
+        && System.nanoTime() < deadline) {
+      Thread.sleep(200);
+    }
+    assertEquals(2, cluster.rest("/overview").path("taskmanagers").asInt(), "TaskManagers up");
+    List<String> texts = TestData.texts(TestData.gluePhrases(5000)).subList(3000, 5000);
+    int[] labels = new int[texts.size()];
+    Path dev = ParquetFiles.writeLabeled(dir.resolve("dev.parquet"), texts, labels);
+    String[] validation = {"--validationData=" + dev, "--labelColumn=label", "--sweep=baseline",
+        "--validationShards=8", "--latencyRounds=1", "--latencyTexts=8", "--maxAccuracyDrop=100",
+        "--speedTieTolerance=Infinity"};
+    Path direct = dir.resolve("direct-validated");
+    List<String> directArgs = FlinkLocalTest.args(model, data, direct);
+    directArgs.addAll(List.of(validation));
+    JsonNode undisturbed = QuantizePipeline.run(FlinkLocalTest.options(directArgs));
+
+    int jobsBefore = cluster.rest("/jobs/overview").path("jobs").size();
+    Path out = dir.resolve("fault-validation");
+    CompletableFuture<JsonNode> run = CompletableFuture.supplyAsync(
+        () -> FlinkSubmit.quantize(submitArgs(out, validation)));
+    // the second job of the run is the validation; wait until its scoring steps run
+    String jid = null;
+    java.util.Set<String> seen = new java.util.TreeSet<>();
+    deadline = System.nanoTime() + Duration.ofMinutes(4).toNanos();
+    while (jid == null && System.nanoTime() < deadline && !run.isDone()) {
+      if (cluster.rest("/jobs/overview").path("jobs").size() > jobsBefore + 1) {
+        JsonNode job = lastJob();
+        if (job.path("state").asText().equals("RUNNING")) {
+          JsonNode detail = cluster.rest("/jobs/" + job.path("jid").asText());
+          for (JsonNode v : detail.path("vertices")) {
+            // ValidateCandidates' steps (FP32 reference, scoring) deployed and running; scoring
+            // itself takes under a second here, too short to aim at
+            if (v.path("name").asText().contains("Validate/")
+                && v.path("status").asText().equals("RUNNING")) {
+              jid = job.path("jid").asText();
+            }
+            seen.add(v.path("name").asText() + " " + v.path("status").asText());
+          }
+        }
+      }
+      Thread.sleep(20);
+    }
+    assertTrue(jid != null, "the validation job never ran ValidateCandidates (finished: "
+        + run.isDone() + "; vertices seen: " + seen + ")");
+    long killed = cluster.killTaskManager(cluster.taskManagers().size() - 1);
+    System.out.println("flink cluster: killed TaskManager PID " + killed + " during validation");
+
+    JsonNode report = run.get(5, TimeUnit.MINUTES);
+    JsonNode exceptions = cluster.rest("/jobs/" + jid + "/exceptions");
+    assertTrue(exceptions.path("exceptionHistory").path("entries").size() > 0,
+        "the kill should have failed and restarted the validation job: " + exceptions);
+    assertEquals("FINISHED", cluster.rest("/jobs/" + jid).path("state").asText());
+    for (String file : List.of(Quantbeam.MODEL_FILE, Quantbeam.TABLE_FILE,
+        "candidates/baseline.onnx")) {
+      assertEquals(OnnxModelIO.sha256(direct.resolve(file)), OnnxModelIO.sha256(out.resolve(file)),
+          file);
+    }
+    JsonNode a = CompareRuns.withoutTiming(undisturbed, direct);
+    JsonNode b = CompareRuns.withoutTiming(report, out);
+    for (String field : List.of("model", "fp32", "candidates", "selected", "passed", "criterion",
+        "validation")) {
+      assertEquals(a.path(field), b.path(field), field + " after the kill vs undisturbed");
+    }
+    assertEquals(texts.size(), b.path("validation").path("examples").asLong());
+    System.out.println("flink cluster: validation job " + jid + " restarted and finished with the"
+        + " undisturbed run's selection and figures");
   }
 
   /** The most recently started job of the cluster. */

@@ -20,6 +20,13 @@ import java.util.Map;
  * Thread-safe (ONNX Runtime sessions are).
  */
 public final class ModelRunner implements AutoCloseable {
+  /** Sessions of this process opened and not yet closed, and opened ever: leak checks. */
+  private static final java.util.concurrent.atomic.AtomicInteger OPEN =
+      new java.util.concurrent.atomic.AtomicInteger();
+  private static final java.util.concurrent.atomic.AtomicLong OPENED =
+      new java.util.concurrent.atomic.AtomicLong();
+  private final java.util.concurrent.atomic.AtomicBoolean closed =
+      new java.util.concurrent.atomic.AtomicBoolean();
   private final OrtSession session;
   private final String output;
   private final int classes;
@@ -35,6 +42,8 @@ public final class ModelRunner implements AutoCloseable {
         k = (int) t.getShape()[1];
       }
       this.classes = k;
+      OPEN.incrementAndGet();
+      OPENED.incrementAndGet();
     } catch (OrtException e) {
       closeQuietly(session);
       throw new QuantbeamException("Cannot read the outputs of " + model + ": " + e, e);
@@ -107,7 +116,20 @@ public final class ModelRunner implements AutoCloseable {
 
   @Override
   public void close() {
-    closeQuietly(session);
+    if (closed.compareAndSet(false, true)) {
+      OPEN.decrementAndGet();
+      closeQuietly(session);
+    }
+  }
+
+  /** Runners of this process not closed yet (their native sessions are alive). */
+  public static int openRunners() {
+    return OPEN.get();
+  }
+
+  /** Runners this process has opened so far. */
+  public static long openedRunners() {
+    return OPENED.get();
   }
 
   private static void closeQuietly(OrtSession s) {
