@@ -53,6 +53,8 @@ public final class Sst2Benchmark {
     o.put("rounds", "5");
     o.put("singles", "64");
     o.put("output", root.resolve("target/bench").toString());
+    // another INT8 model of the same classifier timed in the same process (A/B of a change)
+    o.put("compare", "");
     for (String a : args) {
       int eq = a.indexOf('=');
       if (!a.startsWith("--") || eq < 0 || !o.containsKey(a.substring(2, eq))) {
@@ -79,6 +81,13 @@ public final class Sst2Benchmark {
     models.put("FP32", built.model());
     models.put("Quantbeam INT8 (static QDQ)", int8);
     models.put("ORT dynamic (-q), same head", DemoClassifier.dynamicReference(cache, datasets));
+    if (!o.get("compare").isEmpty()) {
+      Path compare = Path.of(o.get("compare"));
+      if (!Files.isRegularFile(compare)) {
+        throw new QuantbeamException("No model at --compare=" + compare);
+      }
+      models.put("compare: " + compare.getFileName(), compare);
+    }
 
     List<LabeledText> dev = ParquetExamples.read(Path.of(o.get("data")));
     List<EncodedBatch> batches = new ArrayList<>();
