@@ -40,7 +40,7 @@ public final class CalibrationBenchmark {
 
   public static void main(String[] args) throws IOException {
     PipelineOptionsFactory.register(QuantizeOptions.class);
-    QuantizeOptions o = PipelineOptionsFactory.fromArgs(LocalParallelism.withDefault(args)).withValidation()
+    QuantizeOptions o = PipelineOptionsFactory.fromArgs(LocalRunnerDefaults.withDefault(args)).withValidation()
         .as(QuantizeOptions.class);
     List<String> texts = new ArrayList<>();
     try (ParquetReader<GenericRecord> r = AvroParquetReader.<GenericRecord>builder(

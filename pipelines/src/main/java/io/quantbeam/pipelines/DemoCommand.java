@@ -106,7 +106,8 @@ public final class DemoCommand {
           + " 872 SST-2 dev sentences, time them, select");
       progress.note("./quantbeam quantize " + String.join(" ", argv));
       PipelineOptionsFactory.register(QuantizeOptions.class);
-      QuantizeOptions options = PipelineOptionsFactory.fromArgs(argv.toArray(String[]::new))
+      QuantizeOptions options = PipelineOptionsFactory.fromArgs(
+          LocalRunnerDefaults.withDefault(argv.toArray(String[]::new)))
           .withValidation().as(QuantizeOptions.class);
       JsonNode report = QuantizePipeline.run(options);
       progress.close();

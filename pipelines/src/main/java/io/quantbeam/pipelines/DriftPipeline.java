@@ -69,7 +69,7 @@ public final class DriftPipeline {
 
   public static void main(String[] args) {
     PipelineOptionsFactory.register(DriftOptions.class);
-    DriftOptions o = PipelineOptionsFactory.fromArgs(LocalParallelism.withDefault(args))
+    DriftOptions o = PipelineOptionsFactory.fromArgs(LocalRunnerDefaults.withDefault(args))
         .withValidation().as(DriftOptions.class);
     JsonNode r = run(o);
     System.out.printf(Locale.ROOT, "drift: %s (score %.3f, mean clip rate %.3f%%) -> %s%n",

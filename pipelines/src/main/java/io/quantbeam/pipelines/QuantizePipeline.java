@@ -82,7 +82,7 @@ public final class QuantizePipeline {
   public static void main(String[] args) {
     PipelineOptionsFactory.register(QuantizeOptions.class);
     QuantizeOptions options =
-        PipelineOptionsFactory.fromArgs(LocalParallelism.withDefault(args)).withValidation()
+        PipelineOptionsFactory.fromArgs(LocalRunnerDefaults.withDefault(args)).withValidation()
             .as(QuantizeOptions.class);
     JsonNode report = run(options);
     System.out.println("Wrote " + report.path("model").path("path").asText() + " (sha256 "
