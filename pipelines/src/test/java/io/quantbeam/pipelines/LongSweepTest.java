@@ -75,6 +75,7 @@ class LongSweepTest {
         "--excludeSets=" + String.join(";", sets), "--validationShards=1", "--latencyRounds=1",
         "--latencyTexts=8", "--maxAccuracyDrop=100"));
     long openedBefore = ModelRunner.openedRunners();
+    ModelRunner.resetPeakOpenRunners();
     List<Sample> samples = new CopyOnWriteArrayList<>();
     samples.add(new Sample(0, ModelRunner.openRunners(), rssKb()));
     Thread sampler = new Thread(() -> {
@@ -120,7 +121,8 @@ class LongSweepTest {
         + " MB before; " + series + "; peak " + peakRss / 1024 + " MB with at most " + peakOpen
         + " sessions open at once; after: " + end.rssKb() / 1024 + " MB, " + end.open()
         + " sessions open (" + ValidateCandidates.cachedSessions() + " in the validation cache, "
-        + ValidateCandidates.CACHED_SESSIONS + " at most); " + end.opened() + " opened in all");
+        + ValidateCandidates.CACHED_SESSIONS + " at most); " + end.opened() + " opened in all; "
+        + ModelRunner.peakOpenRunners() + " open at once at the most");
 
     // every session but the cache's idle ones is closed: the validation workers released theirs
     // (else the cache, which closes only idle ones, would still hold all 51) and latency closed
@@ -130,5 +132,10 @@ class LongSweepTest {
         "the validation cache holds " + ValidateCandidates.cachedSessions() + " sessions");
     assertEquals(ValidateCandidates.cachedSessions(), ModelRunner.openRunners(),
         "sessions open after the sweep besides the validation cache's");
+    // the sessions open at once do not grow with the sweep: validation's workers and cache, and
+    // latency one model at a time (51 models are more than LatencyBench keeps open)
+    int bound = 2 * ValidateCandidates.CACHED_SESSIONS + 1;
+    assertTrue(ModelRunner.peakOpenRunners() <= bound, "at most " + bound
+        + " sessions open at once, but " + ModelRunner.peakOpenRunners() + " were");
   }
 }

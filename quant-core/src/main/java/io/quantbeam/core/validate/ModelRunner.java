@@ -25,6 +25,9 @@ public final class ModelRunner implements AutoCloseable {
       new java.util.concurrent.atomic.AtomicInteger();
   private static final java.util.concurrent.atomic.AtomicLong OPENED =
       new java.util.concurrent.atomic.AtomicLong();
+  /** The most open at once since {@link #resetPeakOpenRunners()}. */
+  private static final java.util.concurrent.atomic.AtomicInteger PEAK_OPEN =
+      new java.util.concurrent.atomic.AtomicInteger();
   private final java.util.concurrent.atomic.AtomicBoolean closed =
       new java.util.concurrent.atomic.AtomicBoolean();
   private final OrtSession session;
@@ -42,7 +45,7 @@ public final class ModelRunner implements AutoCloseable {
         k = (int) t.getShape()[1];
       }
       this.classes = k;
-      OPEN.incrementAndGet();
+      PEAK_OPEN.accumulateAndGet(OPEN.incrementAndGet(), Math::max);
       OPENED.incrementAndGet();
     } catch (OrtException e) {
       closeQuietly(session);
@@ -125,6 +128,16 @@ public final class ModelRunner implements AutoCloseable {
   /** Runners of this process not closed yet (their native sessions are alive). */
   public static int openRunners() {
     return OPEN.get();
+  }
+
+  /** The most runners open at once since the last reset. */
+  public static int peakOpenRunners() {
+    return PEAK_OPEN.get();
+  }
+
+  /** Starts a new peak from the runners open now. */
+  public static void resetPeakOpenRunners() {
+    PEAK_OPEN.set(OPEN.get());
   }
 
   /** Runners this process has opened so far. */
