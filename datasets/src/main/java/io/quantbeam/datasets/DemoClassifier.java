@@ -17,7 +17,6 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.StandardCopyOption;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
@@ -170,10 +169,8 @@ public final class DemoClassifier {
       w.add(v);
     }
     try {
-      Files.createDirectories(file.toAbsolutePath().getParent());
-      Path tmp = file.resolveSibling("." + file.getFileName() + ".tmp");
-      Files.write(tmp, json.writerWithDefaultPrettyPrinter().writeValueAsBytes(n));
-      Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+      io.quantbeam.core.AtomicFiles.write(file,
+          json.writerWithDefaultPrettyPrinter().writeValueAsBytes(n));
     } catch (IOException e) {
       throw new QuantbeamException("Cannot write " + file + ": " + e, e);
     }

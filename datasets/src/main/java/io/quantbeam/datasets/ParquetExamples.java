@@ -11,7 +11,6 @@ import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -91,8 +90,7 @@ public final class ParquetExamples {
         }
       }
       normalizeFooter(tmp);
-      Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE,
-          StandardCopyOption.REPLACE_EXISTING);
+      io.quantbeam.core.AtomicFiles.moveIntoPlace(tmp, target);
     } catch (IOException | RuntimeException e) {
       try {
         Files.deleteIfExists(tmp);

@@ -196,9 +196,9 @@ public final class DriftPipeline {
       }
       report.put("status", status);
       report.put("current", registry.current().map(ModelRegistry.Version::name).orElse(""));
-      QuantizePipeline.writeAtomically(out.resolve(HTML_FILE),
+      io.quantbeam.core.AtomicFiles.write(out.resolve(HTML_FILE),
           DriftHtmlReport.render(report).getBytes(java.nio.charset.StandardCharsets.UTF_8));
-      QuantizePipeline.writeAtomically(out.resolve(REPORT_FILE),
+      io.quantbeam.core.AtomicFiles.write(out.resolve(REPORT_FILE),
           json.writerWithDefaultPrettyPrinter().writeValueAsBytes(report));
       return report;
     } catch (IOException e) {

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.quantbeam.core.Quantbeam;
+import io.quantbeam.core.AtomicFiles;
 import io.quantbeam.core.QuantbeamException;
 import io.quantbeam.core.calib.DataFingerprint;
 import io.quantbeam.core.onnx.OnnxModelIO;
@@ -26,10 +27,8 @@ import io.quantbeam.transforms.ReadExamples;
 import io.quantbeam.transforms.SampleExamples;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.Arrays;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -256,7 +255,7 @@ public final class QuantizePipeline {
         Files.writeString(html, Files.readString(html, StandardCharsets.UTF_8).replace(from, to),
             StandardCharsets.UTF_8);
       }
-      writeAtomically(pending.resolve(REPORT_FILE),
+      AtomicFiles.write(pending.resolve(REPORT_FILE),
           json.writerWithDefaultPrettyPrinter().writeValueAsBytes(report));
       publish(pending, out);
       return report;
@@ -326,21 +325,13 @@ public final class QuantizePipeline {
       if (Files.isDirectory(p) && Files.exists(target)) {
         Path old = pending.resolve(".replaced-" + p.getFileName());
         Files.move(target, old);
-        moveIntoPlace(p, target);
+        AtomicFiles.moveIntoPlace(p, target);
       } else {
-        moveIntoPlace(p, target);
+        AtomicFiles.moveIntoPlace(p, target);
       }
     }
     if (report != null) {
-      moveIntoPlace(report, out.resolve(REPORT_FILE));
-    }
-  }
-
-  private static void moveIntoPlace(Path from, Path to) throws IOException {
-    try {
-      Files.move(from, to, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-    } catch (AtomicMoveNotSupportedException e) {
-      Files.move(from, to, StandardCopyOption.REPLACE_EXISTING);
+      AtomicFiles.moveIntoPlace(report, out.resolve(REPORT_FILE));
     }
   }
 
@@ -447,7 +438,7 @@ public final class QuantizePipeline {
 
     @ProcessElement
     public void process(@Element String value) throws IOException {
-      writeAtomically(Path.of(path), value.getBytes(StandardCharsets.UTF_8));
+      AtomicFiles.write(Path.of(path), value.getBytes(StandardCharsets.UTF_8));
     }
   }
 
@@ -557,22 +548,6 @@ public final class QuantizePipeline {
     r.put("quantizedNodes", summary.path("quantizedNodes").asLong());
     r.set("decisions", summary.path("decisions"));
     return r;
-  }
-
-  static void writeAtomically(Path file, byte[] bytes) throws IOException {
-    Files.createDirectories(file.toAbsolutePath().getParent());
-    Path tmp = Files.createTempFile(file.toAbsolutePath().getParent(),
-        "." + file.getFileName() + ".", ".tmp");
-    try {
-      Files.write(tmp, bytes);
-      try {
-        Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-      } catch (AtomicMoveNotSupportedException e) {
-        Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING);
-      }
-    } finally {
-      Files.deleteIfExists(tmp);
-    }
   }
 
   static void deleteQuietly(Path dir) {

@@ -195,7 +195,7 @@ public final class Sst2Benchmark {
     }
     out.put("table", table);
     Path file = Path.of(o.get("output")).resolve("bench.json");
-    QuantizePipeline.writeAtomically(file,
+    io.quantbeam.core.AtomicFiles.write(file,
         json.writerWithDefaultPrettyPrinter().writeValueAsBytes(out));
     System.out.println("Wrote " + file);
   }

@@ -41,10 +41,8 @@ import io.quantbeam.transforms.ShardValidationData;
 import io.quantbeam.transforms.ValidateCandidates;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.Comparator;
@@ -225,7 +223,7 @@ final class Validation {
         o.getSpeedTieTolerance());
     BuiltCandidate chosen = r.built.get(choice.name());
     Path finalModel = out.resolve(io.quantbeam.core.Quantbeam.MODEL_FILE);
-    copyAtomically(Path.of(chosen.path()), finalModel);
+    io.quantbeam.core.AtomicFiles.copy(Path.of(chosen.path()), finalModel);
     String finalSha = OnnxModelIO.sha256(finalModel);
 
     // 5. report
@@ -298,7 +296,7 @@ final class Validation {
         QuantizePipeline.quantizeArgs(c.config(), o).forEach(args::add);
       }
     }
-    QuantizePipeline.writeAtomically(out.resolve(HTML_FILE),
+    io.quantbeam.core.AtomicFiles.write(out.resolve(HTML_FILE),
         HtmlReport.render(vr).getBytes(StandardCharsets.UTF_8));
     System.out.println(table(vr));
     return choice.passed();
@@ -507,18 +505,4 @@ final class Validation {
     }
   }
 
-  static void copyAtomically(Path from, Path to) throws IOException {
-    Path tmp = Files.createTempFile(to.toAbsolutePath().getParent(), "." + to.getFileName()
-        + ".", ".tmp");
-    try {
-      Files.copy(from, tmp, StandardCopyOption.REPLACE_EXISTING);
-      try {
-        Files.move(tmp, to, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-      } catch (AtomicMoveNotSupportedException e) {
-        Files.move(tmp, to, StandardCopyOption.REPLACE_EXISTING);
-      }
-    } finally {
-      Files.deleteIfExists(tmp);
-    }
-  }
 }

@@ -9,6 +9,7 @@ import ai.onnx.proto.OnnxMl.TensorProto;
 import com.google.protobuf.ByteString;
 import com.google.protobuf.CodedOutputStream;
 import com.google.protobuf.InvalidProtocolBufferException;
+import io.quantbeam.core.AtomicFiles;
 import io.quantbeam.core.QuantbeamException;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -16,16 +17,12 @@ import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
-import java.nio.file.AtomicMoveNotSupportedException;
-import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
-import java.security.SecureRandom;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
@@ -54,7 +51,6 @@ public final class OnnxModelIO {
   /** Offsets of tensors inside the external data file are multiples of this. */
   static final int EXTERNAL_ALIGNMENT = 4096;
 
-  private static final SecureRandom RANDOM = new SecureRandom();
 
   private OnnxModelIO() {}
 
@@ -447,7 +443,7 @@ public final class OnnxModelIO {
           offset = align(offset + len);
         }
         if (!moved.isEmpty()) {
-          dataTmp = newTempFile(folder, dataName);
+          dataTmp = AtomicFiles.newTempFile(folder, dataName);
           try (FileChannel ch = FileChannel.open(dataTmp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
             for (int i = 0; i < moved.size(); i++) {
               ByteBuffer src = moved.get(i).getRawData().asReadOnlyByteBuffer();
@@ -467,7 +463,7 @@ public final class OnnxModelIO {
             + " large initializers moved to external data, above protobuf's 2 GB limit: lower the external data"
             + " threshold or reduce the graph");
       }
-      modelTmp = newTempFile(folder, target.getFileName().toString());
+      modelTmp = AtomicFiles.newTempFile(folder, target.getFileName().toString());
       try (OutputStream os = Files.newOutputStream(modelTmp, StandardOpenOption.WRITE,
           StandardOpenOption.TRUNCATE_EXISTING)) {
         CodedOutputStream cos = CodedOutputStream.newInstance(os, 1 << 16);
@@ -479,10 +475,10 @@ public final class OnnxModelIO {
         ch.force(true);
       }
       if (dataTmp != null) {
-        moveIntoPlace(dataTmp, dataTarget);
+        AtomicFiles.moveIntoPlace(dataTmp, dataTarget);
         dataTmp = null;
       }
-      moveIntoPlace(modelTmp, target);
+      AtomicFiles.moveIntoPlace(modelTmp, target);
       modelTmp = null;
     } catch (IOException e) {
       throw new QuantbeamException("Cannot write ONNX model " + target + ": " + e
@@ -500,31 +496,6 @@ public final class OnnxModelIO {
   private static long align(long offset) {
     long rem = offset % EXTERNAL_ALIGNMENT;
     return rem == 0 ? offset : offset + (EXTERNAL_ALIGNMENT - rem);
-  }
-
-  private static void moveIntoPlace(Path tmp, Path target) throws IOException {
-    try {
-      Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-    } catch (AtomicMoveNotSupportedException e) {
-      Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING);
-    }
-  }
-
-  /**
-   * A new empty file {@code .<name>.<random>.tmp} in {@code folder}, created with the default
-   * permissions (unlike {@link Files#createTempFile}, which makes it owner-only).
-   */
-  private static Path newTempFile(Path folder, String name) throws IOException {
-    for (int attempt = 0; ; attempt++) {
-      Path p = folder.resolve("." + name + "." + Long.toUnsignedString(RANDOM.nextLong(), 36) + ".tmp");
-      try {
-        return Files.createFile(p);
-      } catch (FileAlreadyExistsException e) {
-        if (attempt > 100) {
-          throw e;
-        }
-      }
-    }
   }
 
   private static void deleteQuietly(Path p) {

@@ -8,7 +8,6 @@ import io.quantbeam.core.onnx.OnnxModelIO;
 import io.quantbeam.core.stats.CalibrationTable;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -196,18 +195,7 @@ public final class ModelRegistry {
     version(name); // refuse to point at a damaged version
     Path pointer = dir.resolve(CURRENT);
     try {
-      Path tmp = Files.createTempFile(dir, "." + CURRENT + ".", ".tmp");
-      try {
-        Files.writeString(tmp, name + "\n", StandardCharsets.UTF_8);
-        try {
-          Files.move(tmp, pointer, StandardCopyOption.ATOMIC_MOVE,
-              StandardCopyOption.REPLACE_EXISTING);
-        } catch (AtomicMoveNotSupportedException e) {
-          Files.move(tmp, pointer, StandardCopyOption.REPLACE_EXISTING);
-        }
-      } finally {
-        Files.deleteIfExists(tmp);
-      }
+      io.quantbeam.core.AtomicFiles.write(pointer, (name + "\n").getBytes(StandardCharsets.UTF_8));
     } catch (IOException e) {
       throw new QuantbeamException("Cannot update " + pointer + ": " + e, e);
     }

@@ -5,7 +5,6 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.net.URL;
 import java.net.URLConnection;
-import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -63,11 +62,7 @@ public final class ClasspathResources {
         Files.delete(tmp); // size unknown up front: the existing copy matches what we just read
         return target;
       }
-      try {
-        Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-      } catch (AtomicMoveNotSupportedException e) {
-        Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING);
-      }
+      io.quantbeam.core.AtomicFiles.moveIntoPlace(tmp, target);
       tmp = null;
       return target;
     } catch (IOException e) {
