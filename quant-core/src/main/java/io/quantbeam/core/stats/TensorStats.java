@@ -227,32 +227,24 @@ public final class TensorStats {
 
   /** A batch from {@code array[from, to)} or, when array is null, {@code buffer[from, to)}. */
   private void addBatch(float[] array, FloatBuffer buffer, int from, int to) {
-    // Usual case, one pass: bin on the current grids while tracking the extremes. When a value
-    // needs a coarser grid (early batches) the scratch is discarded and the batch binned again
-    // on grids fitted to the extremes just found. A batch with NaN, an infinity or an extreme
-    // value, or a tensor whose previous batch had one (a mask tensor, typically), goes to the
-    // slow path. All paths give the same statistics.
+    // Usual case, two cheap passes: the batch's min and max (a reduction the JIT vectorises; a
+    // NaN propagates into it), then, on grids coarsened to fit them, one scatter of bin counts.
+    // Tracking the extremes inside the binning loop instead costs twice as much per value. A
+    // batch with NaN, an infinity or an extreme value, or a tensor whose previous batch had one
+    // (a mask tensor, typically), goes to the slow path. Both paths give the same statistics.
     BatchScan scan = batchScan();
     scan.reset();
     if (!scan.lastDirty) {
-      scan.mults[0] = positive.exponent() == AbsHistogram.NO_EXPONENT ? 0 : positive.multiplier();
-      scan.mults[1] = negative.exponent() == AbsHistogram.NO_EXPONENT ? 0 : negative.multiplier();
-      forChunks(array, buffer, from, to, scan::binOnGrid);
-      scan.lastDirty = Math.max(scan.maxPosBits, scan.maxNegBits) >= EXTREME_BITS;
+      forChunks(array, buffer, from, to, scan::minMax);
+      float mn = scan.fmn;
+      float mx = scan.fmx;
+      scan.lastDirty = !(Math.max(-mn, mx) < EXTREME_F); // also true for NaN
       if (!scan.lastDirty) {
-        float mn = scan.keyToFloat(scan.minKeyBits);
-        float mx = scan.keyToFloat(scan.maxKeyBits);
-        float maxPos = Float.intBitsToFloat(scan.maxPosBits);
-        float maxNeg = Float.intBitsToFloat(scan.maxNegBits);
-        if (!fitsGrid(positive, maxPos) || !fitsGrid(negative, maxNeg)) {
-          java.util.Arrays.fill(scan.counts, 0);
-          prepareHistograms(scan, -maxNeg, maxPos);
-          forChunks(array, buffer, from, to, scan::binFast);
-        }
+        prepareHistograms(scan, Math.min(mn, 0f), Math.max(mx, 0f));
+        forChunks(array, buffer, from, to, scan::binFast);
         finishBatch(scan, to - from, mn, mx);
         return;
       }
-      java.util.Arrays.fill(scan.counts, 0);
       scan.reset();
     }
     // Slow path: NaN, an infinity or an extreme value (now or in the last batch).
@@ -269,12 +261,6 @@ public final class TensorStats {
     prepareHistograms(scan, -scan.maxNeg, scan.maxPos);
     forChunks(array, buffer, from, to, scan::binSlow);
     finishBatch(scan, scan.finite, scan.fmn, scan.fmx);
-  }
-
-  /** Whether magnitude {@code abs} (0 for none) fits {@code h}'s grid without coarsening. */
-  private boolean fitsGrid(AbsHistogram h, float abs) {
-    return abs == 0f || (h.exponent() != AbsHistogram.NO_EXPONENT
-        && AbsHistogram.exponentFor(abs, Integer.numberOfTrailingZeros(bins)) <= h.exponent());
   }
 
   private interface ChunkOp {
@@ -321,15 +307,11 @@ public final class TensorStats {
     int[] s = scan.counts;
     long[] pc = positive.countsRef();
     long[] nc = negative.countsRef();
-    int stride = 2 * bins + 2;
-    for (int lane = 0; lane < BatchScan.LANES; lane++) {
-      int o = lane * stride;
-      for (int i = 0; i < bins; i++) {
-        pc[i] += s[o + 1 + i];
-        nc[i] += s[o + 1 + bins + i];
-      }
-      positive.addZeros(s[o]);
+    for (int i = 0; i < bins; i++) {
+      pc[i] += s[1 + i];
+      nc[i] += s[1 + bins + i];
     }
+    positive.addZeros(s[0]);
     java.util.Arrays.fill(s, 0);
     count += finite;
     recordBatchExtremes(mn, mx);
@@ -361,12 +343,6 @@ public final class TensorStats {
      * [2 bins + 1] discarded (NaN, infinite, extreme; slow path only).
      */
     final int[] counts;
-    /**
-     * Copies of the count layout side by side: consecutive values alternate between them, so two
-     * increments of one busy bin do not wait on each other (a peaked distribution would otherwise
-     * serialise the loop on store-to-load forwarding). finishBatch adds them up.
-     */
-    static final int LANES = 2;
     /** Bin-index multipliers 2^-exponent, indexed by sign bit (0 for an untouched side). */
     final double[] mults = new double[2];
     private float[] chunk;
@@ -395,7 +371,7 @@ public final class TensorStats {
 
     BatchScan(int bins) {
       this.logBins = Integer.numberOfTrailingZeros(bins);
-      this.counts = new int[LANES * (2 * bins + 2)];
+      this.counts = new int[2 * bins + 2];
     }
 
     float[] chunk() {
@@ -418,40 +394,16 @@ public final class TensorStats {
       maxNegBits = 0;
     }
 
-    /**
-     * One-pass binning on the grids as they are (multipliers set by the caller, 0 for a side
-     * without a grid), tracking min and max (through the order-keeping int key of the float bits)
-     * and the largest magnitude of each sign. Values beyond a grid are clamped into its last bin:
-     * the caller checks the extremes and discards the scratch when a grid did not fit.
-     */
-    void binOnGrid(float[] v, int from, int to) {
-      int[] s = counts;
-      double[] m = mults;
-      int lb = logBins;
-      int lastBin = (1 << lb) - 1;
-      int stride = 2 * (1 << lb) + 2;
-      int minKey = minKeyBits;
-      int maxKey = maxKeyBits;
-      int posMax = maxPosBits;
-      int negMax = maxNegBits;
+    /** Min and max of the values into fmn/fmx (NaN if any value is NaN; -0.0 below 0.0). */
+    void minMax(float[] v, int from, int to) {
+      float mn = fmn;
+      float mx = fmx;
       for (int i = from; i < to; i++) {
-        int bits = Float.floatToRawIntBits(v[i]);
-        int sign = bits >>> 31;
-        int mag = bits & 0x7FFFFFFF;
-        int nonZero = (mag | -mag) >> 31;
-        int bin = Math.min((int) (Float.intBitsToFloat(mag) * m[sign]), lastBin);
-        s[((bin + 1 + (sign << lb)) & nonZero) + (i & 1) * stride]++;
-        int key = bits ^ ((bits >> 31) & 0x7FFFFFFF);
-        minKey = Math.min(minKey, key);
-        maxKey = Math.max(maxKey, key);
-        int negMask = bits >> 31;
-        posMax = Math.max(posMax, mag & ~negMask);
-        negMax = Math.max(negMax, mag & negMask);
+        mn = Math.min(mn, v[i]);
+        mx = Math.max(mx, v[i]);
       }
-      minKeyBits = minKey;
-      maxKeyBits = maxKey;
-      maxPosBits = posMax;
-      maxNegBits = negMax;
+      fmn = mn;
+      fmx = mx;
     }
 
     float keyToFloat(int key) {
@@ -536,7 +488,7 @@ public final class TensorStats {
       int[] s = counts;
       double[] m = mults;
       int lb = logBins;
-      int discard = 2 * (1 << lb) + 1; // lane 0's last slot
+      int discard = 2 * (1 << lb) + 1;
       for (int i = from; i < to; i++) {
         int bits = Float.floatToRawIntBits(v[i]);
         int sign = bits >>> 31;
