@@ -1,6 +1,8 @@
 package io.quantbeam.core.calib;
 
+import ai.onnx.proto.OnnxMl.GraphProto;
 import ai.onnx.proto.OnnxMl.ModelProto;
+import ai.onnx.proto.OnnxMl.NodeProto;
 import ai.onnx.proto.OnnxMl.TensorProto.DataType;
 import ai.onnx.proto.OnnxMl.TypeProto;
 import ai.onnx.proto.OnnxMl.ValueInfoProto;
@@ -14,7 +16,12 @@ import io.quantbeam.core.graph.GraphView;
 import io.quantbeam.core.runtime.TensorViews;
 import io.quantbeam.core.text.EncodedBatch;
 import io.quantbeam.core.stats.TensorStats;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Collections;
+import java.util.IdentityHashMap;
+import java.util.Deque;
+import java.util.HashSet;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
@@ -86,23 +93,59 @@ public final class Calibrator implements AutoCloseable {
     }
   }
 
-  /** The model with each tensor added as a float graph output (if it is not one already). */
+  /**
+   * The model reduced to what computes the calibrated tensors, which become its only outputs.
+   * Nodes after the last calibrated tensor (the last layer's output projection, a task head)
+   * would cost inference time for values nobody reads. A graph whose nodes carry subgraphs (If,
+   * Loop: their outer-scope reads are implicit) is kept whole, with the tensors added as outputs.
+   */
   static ModelProto exposeTensors(ModelProto model, List<String> tensors) {
     GraphView view = new GraphView(model.getGraph());
-    ModelProto.Builder b = model.toBuilder();
     for (String t : tensors) {
-      if (view.isGraphOutput(t)) {
-        continue;
-      }
       if (!view.isFloat(t)) {
         throw new QuantbeamException("Tensor '" + t + "' is not a float tensor of the model ("
             + "element type " + DataType.forNumber(view.elementType(t)) + "); cannot calibrate it.");
       }
-      b.getGraphBuilder().addOutput(ValueInfoProto.newBuilder().setName(t).setType(
+    }
+    GraphProto graph = model.getGraph();
+    boolean hasSubgraphs = graph.getNodeList().stream().anyMatch(n -> n.getAttributeList()
+        .stream().anyMatch(at -> at.hasG() || at.getGraphsCount() > 0));
+    GraphProto.Builder g = graph.toBuilder().clearOutput();
+    if (!hasSubgraphs) {
+      Set<String> needed = new HashSet<>();
+      Deque<String> todo = new ArrayDeque<>(tensors);
+      Set<NodeProto> kept = Collections.newSetFromMap(new IdentityHashMap<>());
+      while (!todo.isEmpty()) {
+        String t = todo.pop();
+        if (!needed.add(t)) {
+          continue;
+        }
+        NodeProto producer = view.producer(t);
+        if (producer != null && kept.add(producer)) {
+          producer.getInputList().stream().filter(in -> !in.isEmpty()).forEach(todo::push);
+        }
+      }
+      g.clearNode().clearInitializer().clearValueInfo().clearInput();
+      // an old-style model also lists its initializers as inputs: keep only the needed ones
+      graph.getInputList().stream().filter(in -> !view.isInitializer(in.getName())
+          || needed.contains(in.getName())).forEach(g::addInput);
+      graph.getNodeList().stream().filter(kept::contains).forEach(g::addNode);
+      graph.getInitializerList().stream().filter(i -> needed.contains(i.getName()))
+          .forEach(g::addInitializer);
+      graph.getValueInfoList().stream().filter(v -> needed.contains(v.getName()))
+          .forEach(g::addValueInfo);
+    } else {
+      g.addAllOutput(graph.getOutputList());
+    }
+    for (String t : tensors) {
+      if (hasSubgraphs && view.isGraphOutput(t)) {
+        continue;
+      }
+      g.addOutput(ValueInfoProto.newBuilder().setName(t).setType(
           TypeProto.newBuilder().setTensorType(
               TypeProto.Tensor.newBuilder().setElemType(DataType.FLOAT_VALUE))));
     }
-    return b.build();
+    return model.toBuilder().setGraph(g).build();
   }
 
   public List<String> tensors() {
