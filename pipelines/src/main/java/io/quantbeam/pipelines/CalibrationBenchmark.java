@@ -13,6 +13,7 @@ import io.quantbeam.core.quant.QdqQuantizer;
 import io.quantbeam.core.runtime.OrtSessions;
 import io.quantbeam.core.text.EncodedBatch;
 import io.quantbeam.core.text.TextTokenizer;
+import io.quantbeam.transforms.ObserveActivations;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -29,18 +30,37 @@ import org.apache.parquet.io.LocalInputFile;
 
 /**
  * {@code quantbeam bench calibration --model=... --tokenizer=... --calibrationData=FILE.parquet
- * --maxExamples=5000 --intraOpThreads=2 --output=...}: examples/s of the whole calibration
- * pipeline (read, tokenize, observe, merge, quantize, write) next to plain FP32 inference of the
- * same model on the same examples, in the same batches, with the same threads, and their ratio.
- * In one process: the baseline, the calibration pipeline alone (read to merged table), the
- * baseline again, then the whole quantize run.
+ * --maxExamples=5000 --intraOpThreads=2 [--rounds=3] --output=...}: examples/s of the whole
+ * calibration pipeline (read, sample, tokenize, observe, merge) next to plain FP32 inference of
+ * the same model on the same examples, in the same batches, with the same threads, and their
+ * ratio.
+ *
+ * <p>In one process: a first (cold) round, FP32 then the pipeline, which pays the JVM's class
+ * loading and JIT compilation (about 3 s for Beam, Parquet and Hadoop); then {@code --rounds}
+ * warm rounds, each the pipeline between two FP32 passes (the machine may be shared: each
+ * round's ratio is to the mean of the passes around it); the median warm ratio is the figure.
+ * Every FP32 pass and every pipeline loads the model and opens its ONNX Runtime session.
+ * Last, the whole quantize run (calibrate, quantize, write) as a user runs it.
  */
 public final class CalibrationBenchmark {
   private CalibrationBenchmark() {}
 
   public static void main(String[] args) throws IOException {
+    int rounds = 3;
+    List<String> rest = new ArrayList<>();
+    for (String a : args) {
+      if (a.startsWith("--rounds=")) {
+        rounds = Integer.parseInt(a.substring("--rounds=".length()));
+      } else {
+        rest.add(a);
+      }
+    }
+    if (rounds < 1) {
+      throw new QuantbeamException("--rounds must be at least 1");
+    }
     PipelineOptionsFactory.register(QuantizeOptions.class);
-    QuantizeOptions o = PipelineOptionsFactory.fromArgs(LocalRunnerDefaults.withDefault(args)).withValidation()
+    QuantizeOptions o = PipelineOptionsFactory.fromArgs(
+        LocalRunnerDefaults.withDefault(rest.toArray(String[]::new))).withValidation()
         .as(QuantizeOptions.class);
     List<String> texts = new ArrayList<>();
     try (ParquetReader<GenericRecord> r = AvroParquetReader.<GenericRecord>builder(
@@ -56,27 +76,54 @@ public final class CalibrationBenchmark {
     if (o.getMaxExamples() > 0) {
       texts = CalibrationBatches.sample(texts, o.getMaxExamples());
     }
-    // Baseline before and after the pipeline (the machine may be shared): their mean is the
-    // reference.
-    double before = plainInference(o, texts);
-    double calibration = texts.size() / calibrationSeconds(o);
-    double after = plainInference(o, texts);
-    double baseline = (before + after) / 2;
+    double coldFp32 = plainInference(o, texts);
+    double coldPipeline = texts.size() / calibrationSeconds(o);
+    double[] fp32 = new double[rounds + 1];
+    double[] pipeline = new double[rounds];
+    double[] ratios = new double[rounds];
+    fp32[0] = plainInference(o, texts);
+    for (int r = 0; r < rounds; r++) {
+      // like each FP32 pass, each round loads the model and opens its session
+      ObserveActivations.closeSharedSessions();
+      pipeline[r] = texts.size() / calibrationSeconds(o);
+      fp32[r + 1] = plainInference(o, texts);
+      ratios[r] = pipeline[r] / ((fp32[r] + fp32[r + 1]) / 2);
+      System.out.printf(Locale.ROOT, "bench: round %d/%d: pipeline %.1f examples/s, FP32 %.1f"
+          + " and %.1f, ratio %.2f%n", r + 1, rounds, pipeline[r], fp32[r], fp32[r + 1],
+          ratios[r]);
+    }
+    double baseline = median(fp32);
     JsonNode report = QuantizePipeline.run(o);
     double whole = report.path("calibration").path("examplesPerSecond").asDouble();
-    System.out.printf(Locale.ROOT, "%d examples, batch %d, %d intra-op threads, runner %s, %d cores%n",
-        texts.size(), o.getBatchSize(), o.getIntraOpThreads(), o.getRunner().getSimpleName(),
-        Runtime.getRuntime().availableProcessors());
-    System.out.printf(Locale.ROOT, "plain FP32 inference:                 %8.1f examples/s"
-        + " (%.1f before, %.1f after the pipeline)%n", baseline, before, after);
-    System.out.printf(Locale.ROOT, "calibration pipeline (read..merge):   %8.1f examples/s%n",
-        calibration);
-    System.out.printf(Locale.ROOT, "ratio calibration / FP32:             %8.2f%n",
-        calibration / baseline);
+    System.out.printf(Locale.ROOT, "%d examples, batch %d, %d intra-op threads, runner %s, %d cores"
+        + ", 1 cold + %d warm rounds%n", texts.size(), o.getBatchSize(), o.getIntraOpThreads(),
+        o.getRunner().getSimpleName(), Runtime.getRuntime().availableProcessors(), rounds);
+    System.out.printf(Locale.ROOT, "plain FP32 inference, warm (median):  %8.1f examples/s%n",
+        baseline);
+    System.out.printf(Locale.ROOT, "calibration pipeline, warm (median):  %8.1f examples/s%n",
+        median(pipeline));
+    System.out.printf(Locale.ROOT, "ratio calibration / FP32, warm:       %8.2f (rounds: %s)%n",
+        median(ratios), format(ratios));
+    System.out.printf(Locale.ROOT, "first round (cold JVM):               %8.2f (pipeline %.1f,"
+        + " FP32 %.1f examples/s)%n", coldPipeline / coldFp32, coldPipeline, coldFp32);
     System.out.printf(Locale.ROOT, "whole quantize run (+ quantize, write): %6.1f examples/s"
         + " (ratio %.2f)%n", whole, whole / baseline);
     System.out.printf(Locale.ROOT, "peak RSS of this process:             %8.0f MB%n",
         ProcessMemory.peakRssMb());
+  }
+
+  private static double median(double[] v) {
+    double[] s = v.clone();
+    java.util.Arrays.sort(s);
+    return s.length % 2 == 1 ? s[s.length / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+  }
+
+  private static String format(double[] v) {
+    StringBuilder b = new StringBuilder();
+    for (double x : v) {
+      b.append(b.length() == 0 ? "" : ", ").append(String.format(Locale.ROOT, "%.2f", x));
+    }
+    return b.toString();
   }
 
   /** Examples/s of plain FP32 inference, same batches and threads, session opening included. */

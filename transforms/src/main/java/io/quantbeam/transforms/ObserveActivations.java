@@ -50,6 +50,14 @@ public final class ObserveActivations
     return new ObserveActivations(modelPath, tensors, intraOpThreads);
   }
 
+  /**
+   * Closes this JVM's calibration sessions, so that the next pipeline opens its own (as a fresh
+   * worker would); between pipelines only (the calibration benchmark's rounds).
+   */
+  public static void closeSharedSessions() {
+    SharedResources.closeCalibrators();
+  }
+
   @Override
   public PCollection<KV<String, TensorStats>> expand(PCollection<EncodedBatch> batches) {
     return batches

@@ -34,4 +34,18 @@ final class SharedResources {
       return new Calibrator(prepared, tensors, intraOpThreads);
     });
   }
+
+  /**
+   * Closes and forgets the calibration sessions: for a process that runs several pipelines one
+   * after another and wants each to start as a fresh worker would. Only call it between
+   * pipelines, never while one runs.
+   */
+  static void closeCalibrators() {
+    for (String key : List.copyOf(CALIBRATORS.keySet())) {
+      Calibrator c = CALIBRATORS.remove(key);
+      if (c != null) {
+        c.close();
+      }
+    }
+  }
 }
