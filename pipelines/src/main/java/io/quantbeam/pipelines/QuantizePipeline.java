@@ -21,6 +21,7 @@ import io.quantbeam.transforms.Coders;
 import io.quantbeam.transforms.Counters;
 import io.quantbeam.transforms.FingerprintTexts;
 import io.quantbeam.transforms.MergeStatistics;
+import io.quantbeam.transforms.ObserveActivations;
 import io.quantbeam.transforms.QuantSettings;
 import io.quantbeam.transforms.QuantizeFromTable;
 import io.quantbeam.transforms.ReadExamples;
@@ -150,9 +151,15 @@ public final class QuantizePipeline {
         .collect(Collectors.toCollection(LinkedHashSet::new));
   }
 
-  /** The calibration stage with the options' sizes. */
+  /**
+   * The calibration stage with the options' sizes. On DirectRunner, whose workers are this JVM,
+   * the calibration session starts opening now, while the corpus is read (a core is idle then).
+   */
   static Calibrate calibrate(QuantizeOptions o, String model, String modelSha,
       List<String> tensors, String tokenizer) {
+    if (o.getRunner().getSimpleName().equals("DirectRunner")) {
+      ObserveActivations.openSessionInBackground(model, tensors, o.getIntraOpThreads());
+    }
     return Calibrate.of(model, modelSha, tensors, tokenizer, o.getMaxSequenceLength(),
         o.getBatchSize(), o.getBuckets(), o.getIntraOpThreads());
   }

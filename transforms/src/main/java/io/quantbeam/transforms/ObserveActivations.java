@@ -51,6 +51,16 @@ public final class ObserveActivations
   }
 
   /**
+   * Opens this JVM's calibration session on a background thread now, so that it is ready when the
+   * first batch arrives instead of after the corpus is read and grouped. Only for a runner whose
+   * workers are this JVM (DirectRunner); elsewhere it would load the model where nothing uses it.
+   */
+  public static void openSessionInBackground(String modelPath, List<String> tensors,
+      int intraOpThreads) {
+    SharedResources.calibratorInBackground(modelPath, tensors, intraOpThreads);
+  }
+
+  /**
    * Closes this JVM's calibration sessions, so that the next pipeline opens its own (as a fresh
    * worker would); between pipelines only (the calibration benchmark's rounds).
    */

@@ -36,6 +36,22 @@ final class SharedResources {
   }
 
   /**
+   * Starts building {@link #calibrator} on a daemon thread. A DoFn's setup that asks for the same
+   * session meanwhile waits for it; if building fails, setup builds it again and reports the error.
+   */
+  static void calibratorInBackground(String modelPath, List<String> tensors, int intraOpThreads) {
+    Thread t = new Thread(() -> {
+      try {
+        calibrator(modelPath, tensors, intraOpThreads);
+      } catch (RuntimeException e) {
+        // reported by the DoFn's own attempt
+      }
+    }, "quantbeam-open-calibration-session");
+    t.setDaemon(true);
+    t.start();
+  }
+
+  /**
    * Closes and forgets the calibration sessions: for a process that runs several pipelines one
    * after another and wants each to start as a fresh worker would. Only call it between
    * pipelines, never while one runs.
