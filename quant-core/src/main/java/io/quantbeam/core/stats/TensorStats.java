@@ -227,9 +227,9 @@ public final class TensorStats {
 
   /** A batch from {@code array[from, to)} or, when array is null, {@code buffer[from, to)}. */
   private void addBatch(float[] array, FloatBuffer buffer, int from, int to) {
-    // Usual case, two cheap passes: the batch's min and max (a reduction the JIT vectorises; a
-    // NaN propagates into it), then, on grids coarsened to fit them, one scatter of bin counts.
-    // Tracking the extremes inside the binning loop instead costs twice as much per value. A
+    // Usual case, two cheap passes: the batch's min and max (a NaN propagates into them), then,
+    // on grids coarsened to fit them, one scatter of bin counts. Tracking the extremes inside the
+    // binning loop instead costs about twice as much per value (measured: 4.2 vs 2.2 ns). A
     // batch with NaN, an infinity or an extreme value, or a tensor whose previous batch had one
     // (a mask tensor, typically), goes to the slow path. Both paths give the same statistics.
     BatchScan scan = batchScan();
