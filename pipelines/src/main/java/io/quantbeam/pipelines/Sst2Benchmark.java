@@ -44,6 +44,40 @@ public final class Sst2Benchmark {
   record Row(String name, Path path, long sizeBytes, double accuracy, double agreement,
       double b1P50, double b1P95, double b32P50, double b32P95, double sentencesPerSecond) {}
 
+  private static final String INT8 = "Quantbeam INT8 (static QDQ)";
+  private static final String DYNAMIC = "ORT dynamic (-q), same head";
+
+  /**
+   * Ours against the dynamic model round by round (the two ran minutes apart at most, so a load
+   * change on a shared machine moves both): the median of the per-round time ratios, and in how
+   * many rounds ours was the faster one.
+   */
+  static String paired(List<Double> oursPass, List<Double> dynPass, List<Double> oursB1,
+      List<Double> dynB1, int singles) {
+    List<Double> b32 = new ArrayList<>();
+    int faster32 = 0;
+    for (int r = 0; r < oursPass.size(); r++) {
+      b32.add(oursPass.get(r) / dynPass.get(r));
+      faster32 += oursPass.get(r) <= dynPass.get(r) ? 1 : 0;
+    }
+    List<Double> b1 = new ArrayList<>();
+    int faster1 = 0;
+    for (int r = 0; r * singles < oursB1.size(); r++) {
+      double ours = 0;
+      double dyn = 0;
+      for (int i = r * singles; i < (r + 1) * singles; i++) {
+        ours += oursB1.get(i);
+        dyn += dynB1.get(i);
+      }
+      b1.add(ours / dyn);
+      faster1 += ours <= dyn ? 1 : 0;
+    }
+    return String.format(Locale.ROOT, "paired, ours / dynamic time per round (below 1: ours"
+        + " faster): batch 32 pass median %.3f, ours faster in %d of %d rounds; batch 1 calls"
+        + " median %.3f, ours faster in %d of %d rounds", LatencyBench.percentile(b32, 50),
+        faster32, b32.size(), LatencyBench.percentile(b1, 50), faster1, b1.size());
+  }
+
   public static void main(String[] args) throws IOException {
     Map<String, String> o = new LinkedHashMap<>();
     Path root = DemoCommand.root();
@@ -79,8 +113,8 @@ public final class Sst2Benchmark {
     DemoClassifier.Built built = DemoClassifier.build(cache, datasets);
     Map<String, Path> models = new LinkedHashMap<>();
     models.put("FP32", built.model());
-    models.put("Quantbeam INT8 (static QDQ)", int8);
-    models.put("ORT dynamic (-q), same head", DemoClassifier.dynamicReference(cache, datasets));
+    models.put(INT8, int8);
+    models.put(DYNAMIC, DemoClassifier.dynamicReference(cache, datasets));
     if (!o.get("compare").isEmpty()) {
       Path compare = Path.of(o.get("compare"));
       if (!Files.isRegularFile(compare)) {
@@ -107,6 +141,7 @@ public final class Sst2Benchmark {
 
     Map<String, ModelRunner> runners = new LinkedHashMap<>();
     List<Row> rows = new ArrayList<>();
+    String paired;
     try {
       for (Map.Entry<String, Path> m : models.entrySet()) {
         runners.put(m.getKey(), new ModelRunner(m.getValue(), threads));
@@ -162,11 +197,14 @@ public final class Sst2Benchmark {
             LatencyBench.percentile(b32.get(n), 50), LatencyBench.percentile(b32.get(n), 95),
             dev.size() / (LatencyBench.percentile(pass.get(n), 50) / 1000)));
       }
+      paired = paired(pass.get(INT8), pass.get(DYNAMIC), b1.get(INT8), b1.get(DYNAMIC),
+          ones.size());
     } finally {
       runners.values().forEach(ModelRunner::close);
     }
     String table = table(rows);
     System.out.println(table);
+    System.out.println(paired);
     String setup = String.format(Locale.ROOT, "%d SST-2 dev sentences (%s); batch 32 in file"
         + " order, last batch %d; %d single-sentence calls; %d intra-op threads, 1 inter-op"
         + " thread, all graph optimisations, sequential execution, same for every model; 1"
@@ -194,6 +232,7 @@ public final class Sst2Benchmark {
           .put("batch32P50", r.b32P50()).put("batch32P95", r.b32P95());
     }
     out.put("table", table);
+    out.put("pairedInt8VsDynamic", paired);
     Path file = Path.of(o.get("output")).resolve("bench.json");
     io.quantbeam.core.AtomicFiles.write(file,
         json.writerWithDefaultPrettyPrinter().writeValueAsBytes(out));

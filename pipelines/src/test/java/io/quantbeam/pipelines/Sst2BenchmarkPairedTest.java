@@ -1,0 +1,18 @@
+package io.quantbeam.pipelines;
+
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+class Sst2BenchmarkPairedTest {
+  @Test
+  void comparesRoundByRound() {
+    // round 1: ours 90 vs 100 (faster); round 2: 120 vs 100; round 3: 95 vs 100 (faster)
+    // batch 1, 2 calls per round: (1+1) vs (2+2); (3+3) vs (2+2); (1+2) vs (1+2)
+    String s = Sst2Benchmark.paired(List.of(90.0, 120.0, 95.0), List.of(100.0, 100.0, 100.0),
+        List.of(1.0, 1.0, 3.0, 3.0, 1.0, 2.0), List.of(2.0, 2.0, 2.0, 2.0, 1.0, 2.0), 2);
+    assertTrue(s.contains("batch 32 pass median 0.950, ours faster in 2 of 3 rounds"), s);
+    assertTrue(s.contains("batch 1 calls median 1.000, ours faster in 2 of 3 rounds"), s);
+  }
+}
