@@ -50,7 +50,11 @@ public final class CalibrationBenchmark {
     List<String> rest = new ArrayList<>();
     for (String a : args) {
       if (a.startsWith("--rounds=")) {
-        rounds = Integer.parseInt(a.substring("--rounds=".length()));
+        try {
+          rounds = Integer.parseInt(a.substring("--rounds=".length()));
+        } catch (NumberFormatException e) {
+          throw new QuantbeamException("--rounds must be a whole number, got '" + a + "'");
+        }
       } else {
         rest.add(a);
       }
