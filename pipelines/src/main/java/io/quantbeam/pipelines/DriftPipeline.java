@@ -111,21 +111,15 @@ public final class DriftPipeline {
     List<String> tensors = new ArrayList<>(championTable.tensors().keySet());
     Path out = Path.of(o.getOutput()).toAbsolutePath().normalize();
     ObjectMapper json = new ObjectMapper();
-    Path staging;
     RunFolders.Lock stagingLock;
     try {
       Files.createDirectories(out);
       RunFolders.removeStale(out, ".drift-"); // what a killed run left
-      staging = Files.createTempDirectory(out, ".drift-");
+      stagingLock = RunFolders.lockNew(Files.createTempDirectory(out, ".drift-"));
     } catch (IOException e) {
       throw new QuantbeamException("Cannot create the output folder " + out + ": " + e, e);
     }
-    try {
-      stagingLock = RunFolders.lock(staging);
-    } catch (QuantbeamException e) {
-      QuantizePipeline.deleteQuietly(staging);
-      throw e;
-    }
+    Path staging = stagingLock.dir();
     try {
       // 1. observe the production sample like a calibration, with the champion's tensors
       Path productionFile = staging.resolve("production.qbct");
@@ -204,8 +198,7 @@ public final class DriftPipeline {
     } catch (IOException e) {
       throw new QuantbeamException("Cannot write the drift report in " + out + ": " + e, e);
     } finally {
-      QuantizePipeline.deleteQuietly(staging);
-      stagingLock.close();
+      stagingLock.deleteAndRelease();
     }
   }
 

@@ -25,18 +25,14 @@ final class ParquetTexts {
   private ParquetTexts() {}
 
   /**
+   * @param option the command-line option that named the file, for error messages
    * @param max at most this many rows (0: all), those with the smallest text hash, so the choice
    *     does not depend on the file's order
    */
-  static List<LabeledText> read(String file, String textColumn, String labelColumn, int max) {
-    return read(file, null, textColumn, labelColumn, max);
-  }
-
-  /** {@link #read(String, String, String, int)}; errors name {@code option} (null: none). */
   static List<LabeledText> read(String file, String option, String textColumn,
       String labelColumn, int max) {
     Path path = Path.of(file);
-    String named = option == null ? "" : " (" + option + ")";
+    String named = " (" + option + ")";
     if (!Files.isRegularFile(path)) {
       throw new QuantbeamException("Parquet file not found: " + file + named
           + ". Pass a local .parquet file (columns '" + textColumn + "'"
@@ -69,7 +65,7 @@ final class ParquetTexts {
       }
       throw new QuantbeamException("Cannot read " + file + named + " as Parquet: "
           + e.getMessage() + ". Pass a Parquet file with a string column '" + textColumn + "'"
-          + (option == null ? "" : " with " + option) + ".", e);
+          + " with " + option + ".", e);
     }
     List<String> texts = new ArrayList<>(rows.keySet());
     if (max > 0) {

@@ -183,33 +183,23 @@ public final class QuantizePipeline {
     if (out.getParent() != null && out.getFileName() != null) {
       RunFolders.removeStale(out.getParent(), pendingPrefix(out));
     }
-    Path staging;
     RunFolders.Lock stagingLock;
     try {
-      staging = Files.createTempDirectory(STAGING_PREFIX);
+      stagingLock = RunFolders.lockNew(Files.createTempDirectory(STAGING_PREFIX));
     } catch (IOException e) {
       throw new QuantbeamException("Cannot create a temporary folder: " + e, e);
     }
     // every output is written into a fresh folder beside the output folder and moved into it only
     // once the whole run has succeeded: a failed run leaves an older result there untouched
-    Path pending = null;
-    RunFolders.Lock pendingLock = null;
+    RunFolders.Lock pendingLock;
     try {
-      stagingLock = RunFolders.lock(staging);
-      try {
-        pending = pendingFolder(out);
-        pendingLock = RunFolders.lock(pending);
-      } catch (QuantbeamException e) {
-        stagingLock.close();
-        throw e;
-      }
+      pendingLock = RunFolders.lockNew(pendingFolder(out));
     } catch (QuantbeamException e) {
-      deleteQuietly(staging);
-      if (pending != null) {
-        deleteQuietly(pending);
-      }
+      stagingLock.deleteAndRelease();
       throw e;
     }
+    Path staging = stagingLock.dir();
+    Path pending = pendingLock.dir();
     try {
       CalibrationTable cached = o.getReuseCalibration() ? usableCache(out, modelSha) : null;
       Map<String, Long> counters;
@@ -233,7 +223,8 @@ public final class QuantizePipeline {
             .apply("QuantizeFromTable", QuantizeFromTable.of(model, QuantSettings.of(config),
                 pending.toString()))
             .apply("KeepSummary", ParDo.of(new WriteFile(staging.resolve("summary.json"))));
-        counters = counters(runReading(p, o.getCalibrationData()));
+        counters = counters(runReading(p, o.getCalibrationData(),
+            ReadExamples.CALIBRATION_OPTION));
       }
       seconds = (System.nanoTime() - start) / 1e9;
       Path summaryFile = staging.resolve("summary.json");
@@ -271,11 +262,8 @@ public final class QuantizePipeline {
           + ". Check free disk space and folder permissions; an older result there is unchanged"
           + " unless the error names one of its files", e);
     } finally {
-      // deleted while still locked: no other run ever sees them unlocked
-      deleteQuietly(staging);
-      deleteQuietly(pending);
-      stagingLock.close();
-      pendingLock.close();
+      stagingLock.deleteAndRelease();
+      pendingLock.deleteAndRelease();
     }
   }
 
@@ -391,7 +379,7 @@ public final class QuantizePipeline {
         .apply("FingerprintTexts", FingerprintTexts.create())
         .apply("AsText", MapElements.into(TypeDescriptors.strings()).via(DataFingerprint::toString))
         .apply("KeepFingerprint", ParDo.of(new WriteFile(file)));
-    runReading(p, o.getCalibrationData());
+    runReading(p, o.getCalibrationData(), ReadExamples.CALIBRATION_OPTION);
     try {
       String now = Files.exists(file) ? Files.readString(file) : "";
       boolean same = now.equals(cached.metadata().get(MergeStatistics.DATA_FINGERPRINT));
@@ -447,11 +435,6 @@ public final class QuantizePipeline {
     public void process(@Element String value) throws IOException {
       AtomicFiles.write(Path.of(path), value.getBytes(StandardCharsets.UTF_8));
     }
-  }
-
-  /** {@link #runAndWait} for a pipeline that reads the Parquet files of {@code pattern}. */
-  static PipelineResult runReading(Pipeline p, String pattern) {
-    return runReading(p, pattern, ReadExamples.CALIBRATION_OPTION);
   }
 
   /**

@@ -56,6 +56,20 @@ final class RunFolders {
       this.lock = lock;
     }
 
+    /** The locked folder (absolute). */
+    Path dir() {
+      return dir;
+    }
+
+    /**
+     * Deletes the folder while the lock is still held (so no other run ever sees it unlocked),
+     * then releases the lock.
+     */
+    void deleteAndRelease() {
+      QuantizePipeline.deleteQuietly(dir);
+      close();
+    }
+
     @Override
     public void close() {
       try {
@@ -98,6 +112,16 @@ final class RunFolders {
       }
       throw new QuantbeamException("Cannot create the lock file in " + dir + ": " + e
           + ". Check free disk space and folder permissions.", e);
+    }
+  }
+
+  /** {@link #lock} for a folder this run just created: if locking fails, the folder is deleted. */
+  static Lock lockNew(Path dir) {
+    try {
+      return lock(dir);
+    } catch (QuantbeamException e) {
+      QuantizePipeline.deleteQuietly(dir);
+      throw e;
     }
   }
 

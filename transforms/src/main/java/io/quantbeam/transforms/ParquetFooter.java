@@ -24,11 +24,6 @@ import org.apache.parquet.schema.Type;
 final class ParquetFooter {
   private ParquetFooter() {}
 
-  /** {@link #match(String, String)} for the calibration corpus. */
-  static List<MatchResult.Metadata> match(String pattern) {
-    return match(pattern, ReadExamples.CALIBRATION_OPTION);
-  }
-
   /**
    * The files a pattern matches, sorted by name; a clear error naming {@code option} (the
    * command-line option that gave the pattern) when there are none.
@@ -59,12 +54,7 @@ final class ParquetFooter {
     return files;
   }
 
-  /** The Parquet schema in the footer of one file. */
-  static MessageType schema(MatchResult.Metadata file) {
-    return schema(file, ReadExamples.CALIBRATION_OPTION);
-  }
-
-  /** {@link #schema(MatchResult.Metadata)}, naming {@code option} in the error. */
+  /** The Parquet schema in the footer of one file; the error names {@code option}. */
   static MessageType schema(MatchResult.Metadata file, String option) {
     InputFile in = inputFile(file);
     try (ParquetFileReader reader = ParquetFileReader.open(in)) {

@@ -103,11 +103,6 @@ public final class ReadExamples extends PTransform<PBegin, PCollection<LabeledTe
    * reading every page of each matching file again on this machine. Null when the failure is not
    * the Parquet reader's.
    */
-  public static QuantbeamException explainReadFailure(String filePattern, Throwable failure) {
-    return explainReadFailure(filePattern, CALIBRATION_OPTION, failure);
-  }
-
-  /** {@link #explainReadFailure(String, Throwable)} for the files named by {@code option}. */
   public static QuantbeamException explainReadFailure(String filePattern, String option,
       Throwable failure) {
     Throwable parquet = null;

@@ -72,7 +72,8 @@ class ParquetReaderFuzzTest {
       int c = cases;
       int outcome = assertTimeoutPreemptively(Duration.ofSeconds(10), () -> {
         try {
-          ParquetFooter.schema(ParquetFooter.match(target.toString()).get(0));
+          ParquetFooter.schema(ParquetFooter.match(target.toString(),
+              ReadExamples.CALIBRATION_OPTION).get(0), ReadExamples.CALIBRATION_OPTION);
         } catch (QuantbeamException e) {
           return 1;
         } catch (Throwable t) {
@@ -85,7 +86,8 @@ class ParquetReaderFuzzTest {
           }
           return 0;
         } catch (Exception e) {
-          QuantbeamException clear = ReadExamples.explainReadFailure(target.toString(), e);
+          QuantbeamException clear = ReadExamples.explainReadFailure(target.toString(),
+              ReadExamples.CALIBRATION_OPTION, e);
           assertNotNull(clear, "case " + c + ": not recognised as a Parquet read failure: " + e);
           assertTrue(clear.getMessage().contains("fuzz.parquet"), clear.getMessage());
           return 2;
