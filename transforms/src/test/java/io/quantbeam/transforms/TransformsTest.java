@@ -18,6 +18,7 @@ import io.quantbeam.core.stats.TensorStats;
 import io.quantbeam.core.text.EncodedBatch;
 import io.quantbeam.core.text.LabeledText;
 import io.quantbeam.core.text.TextTokenizer;
+import io.quantbeam.core.validate.LabeledBatch;
 import io.quantbeam.core.testing.MiniLm;
 import io.quantbeam.core.testing.TestData;
 import io.quantbeam.core.testing.TinyTransformer;
@@ -39,9 +40,15 @@ import org.apache.beam.sdk.testing.PAssert;
 import org.apache.beam.sdk.testing.TestPipeline;
 import org.apache.beam.sdk.transforms.Count;
 import org.apache.beam.sdk.transforms.Create;
+import org.apache.beam.sdk.transforms.DoFn;
+import org.apache.beam.sdk.transforms.Flatten;
+import org.apache.beam.sdk.transforms.ParDo;
+import org.apache.beam.sdk.transforms.Sum;
 import org.apache.beam.sdk.transforms.MapElements;
 import org.apache.beam.sdk.transforms.View;
+import org.apache.beam.sdk.values.KV;
 import org.apache.beam.sdk.values.PCollection;
+import org.apache.beam.sdk.values.PCollectionList;
 import org.apache.beam.sdk.values.PCollectionView;
 import org.apache.beam.sdk.values.TypeDescriptors;
 import org.junit.BeforeClass;
@@ -183,6 +190,74 @@ public class TransformsTest {
   static String sha(byte[] b) throws Exception {
     return java.util.HexFormat.of().formatHex(
         java.security.MessageDigest.getInstance("SHA-256").digest(b));
+  }
+
+  @Test
+  public void validationShardsTravelInRecordsOfAFewBatchesWithTheSameBatches() {
+    List<LabeledText> labeled = TestData.gluePhrases(100);
+    ShardValidationData whole = ShardValidationData.of(MiniLm.tokenizer().toString(), 64, 4, 3)
+        .withMaxTextsPerRecord(1000);
+    ShardValidationData capped = whole.withMaxTextsPerRecord(10); // 2 batches of 4 per record
+    PCollection<ValidationShard> wholeShards =
+        p.apply("Whole", Create.of(labeled).withCoder(Coders.LabeledTextCoder.of()))
+            .apply("ShardWhole", whole);
+    PCollection<ValidationShard> cappedShards =
+        p.apply("Capped", Create.of(labeled).withCoder(Coders.LabeledTextCoder.of()))
+            .apply("ShardCapped", capped);
+    PAssert.that(wholeShards).satisfies(shards -> {
+      assertEquals(3, count(shards));
+      return null;
+    });
+    PAssert.that(cappedShards).satisfies(shards -> {
+      int records = 0;
+      for (ValidationShard s : shards) {
+        assertTrue("at most 2 batches per record", s.batches().size() <= 2);
+        records++;
+      }
+      assertTrue("more records than shards: " + records, records > 3 * 2);
+      return null;
+    });
+    // the same batches, each exactly once: +1 per whole-shard batch, -1 per capped one
+    PCollection<KV<String, Integer>> balance = PCollectionList
+        .of(wholeShards.apply("WholeBatches", ParDo.of(new BatchKeys(1))))
+        .and(cappedShards.apply("CappedBatches", ParDo.of(new BatchKeys(-1))))
+        .apply(Flatten.pCollections())
+        .apply(Sum.integersPerKey());
+    PAssert.that(balance).satisfies(sums -> {
+      int batches = 0;
+      for (KV<String, Integer> kv : sums) {
+        assertEquals("batch " + kv.getKey(), 0, (int) kv.getValue());
+        batches++;
+      }
+      assertTrue("100 texts in 3 shards, batches of 4: " + batches, batches >= 25 && batches <= 27);
+      return null;
+    });
+    p.run();
+  }
+
+  /** Each batch of a shard as (shard, labels, token ids) with a weight. */
+  static final class BatchKeys extends DoFn<ValidationShard, KV<String, Integer>> {
+    private final int weight;
+
+    BatchKeys(int weight) {
+      this.weight = weight;
+    }
+
+    @ProcessElement
+    public void process(@Element ValidationShard shard, OutputReceiver<KV<String, Integer>> out) {
+      for (LabeledBatch b : shard.batches()) {
+        out.output(KV.of(shard.id() + " " + Arrays.toString(b.labels()) + " "
+            + Arrays.toString(b.encoded().inputIds()), weight));
+      }
+    }
+  }
+
+  private static int count(Iterable<?> items) {
+    int n = 0;
+    for (Object ignored : items) {
+      n++;
+    }
+    return n;
   }
 
   @Test

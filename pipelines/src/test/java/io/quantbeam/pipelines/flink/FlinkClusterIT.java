@@ -251,13 +251,14 @@ class FlinkClusterIT {
       Thread.sleep(200);
     }
     assertEquals(2, cluster.rest("/overview").path("taskmanagers").asInt(), "TaskManagers up");
-    // 6,000 texts: scoring lasts a few seconds, long enough for the kill to land in it; in 24
-    // shards of 250, as a shard record must fit Flink's sort buffer (about 3 MB here)
+    // 6,000 texts: scoring lasts a few seconds, long enough for the kill to land in it. Four
+    // shards of 1,500: a shard that traveled as one record (about 4.5 MB) would not fit Flink's
+    // sort buffer (about 3 MB here) and failed the job; shards now travel in records of 256.
     List<String> texts = TestData.texts(TestData.gluePhrases(9000)).subList(3000, 9000);
     int[] labels = new int[texts.size()];
     Path dev = ParquetFiles.writeLabeled(dir.resolve("dev.parquet"), texts, labels);
     String[] validation = {"--validationData=" + dev, "--labelColumn=label", "--sweep=baseline",
-        "--validationShards=24", "--latencyRounds=1", "--latencyTexts=8", "--maxAccuracyDrop=100",
+        "--validationShards=4", "--latencyRounds=1", "--latencyTexts=8", "--maxAccuracyDrop=100",
         "--speedTieTolerance=Infinity"};
     Path direct = dir.resolve("direct-validated");
     List<String> directArgs = FlinkLocalTest.args(model, data, direct);
