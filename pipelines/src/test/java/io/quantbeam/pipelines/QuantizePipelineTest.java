@@ -13,6 +13,7 @@ import io.quantbeam.core.onnx.OnnxModelIO;
 import io.quantbeam.core.testing.MiniLm;
 import io.quantbeam.core.testing.TestData;
 import io.quantbeam.core.testing.TinyTransformer;
+import io.quantbeam.transforms.ObserveActivations;
 import io.quantbeam.transforms.ParquetFiles;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -80,6 +81,8 @@ class QuantizePipelineTest {
         assertEquals(tableSha, sha(out.resolve(Quantbeam.TABLE_FILE)), "table bytes, " + what);
         assertEquals(modelSha, report.path("model").path("sha256").asText());
         assertEquals(200, report.path("calibration").path("examples").asLong());
+        assertEquals(0, ObserveActivations.openSessions(),
+            "calibration sessions left open after the pipeline, " + what);
         System.out.println("determinism: " + what + " model " + modelSha + " table " + tableSha);
       }
     }

@@ -62,10 +62,16 @@ public final class ObserveActivations
 
   /**
    * Closes this JVM's calibration sessions, so that the next pipeline opens its own (as a fresh
-   * worker would); between pipelines only (the calibration benchmark's rounds).
+   * worker would); between pipelines only. DoFns close theirs at teardown; this also closes one
+   * opened in the background for a pipeline that never used it.
    */
   public static void closeSharedSessions() {
     SharedResources.closeCalibrators();
+  }
+
+  /** Calibration sessions open in this JVM (0 once its pipelines have torn down). */
+  public static int openSessions() {
+    return SharedResources.openCalibrators();
   }
 
   @Override
@@ -101,7 +107,7 @@ public final class ObserveActivations
 
     @Setup
     public void setup() {
-      calibrator = SharedResources.calibrator(modelPath, tensors, intraOpThreads);
+      calibrator = SharedResources.acquireCalibrator(modelPath, tensors, intraOpThreads);
       JVM_START.compareAndSet(0, System.nanoTime());
       LAST_LOG.compareAndSet(0, System.nanoTime());
     }
@@ -133,6 +139,14 @@ public final class ObserveActivations
         double seconds = (now - JVM_START.get()) / 1e9;
         LOG.info(String.format(Locale.ROOT, "calibration: %d examples so far, %.1f examples/s",
             seen, seen / Math.max(seconds, 1e-9)));
+      }
+    }
+
+    @Teardown
+    public void teardown() {
+      if (calibrator != null) {
+        calibrator = null;
+        SharedResources.releaseCalibrator(modelPath, tensors, intraOpThreads);
       }
     }
 

@@ -6,18 +6,38 @@ import io.quantbeam.core.onnx.OnnxModelIO;
 import io.quantbeam.core.quant.QdqQuantizer;
 import io.quantbeam.core.text.TextTokenizer;
 import java.nio.file.Path;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Heavy native objects built once per JVM and shared by every DoFn instance and thread in it: an
  * ONNX Runtime session costs seconds and hundreds of MB, a tokenizer a native handle. Built lazily
- * on first use, keyed by what makes them different; never closed (they live as long as the worker).
+ * on first use, keyed by what makes them different.
+ *
+ * <p>A calibration session is counted out to each DoFn instance and closed when the last one
+ * gives it back at teardown. ONNX Runtime frees a session's native memory only on close, never on
+ * garbage collection, so on a long-lived worker (a Flink session cluster that recalibrates on a
+ * schedule) every job would otherwise leave its session behind. Tokenizers stay (a few MB).
  */
 final class SharedResources {
+  private static final Logger LOG = LoggerFactory.getLogger(SharedResources.class);
   private static final Map<String, TextTokenizer> TOKENIZERS = new ConcurrentHashMap<>();
-  private static final Map<String, Calibrator> CALIBRATORS = new ConcurrentHashMap<>();
+  /** Guards CALIBRATORS; held while a session opens, so a second user waits for the first. */
+  private static final Object CALIBRATOR_LOCK = new Object();
+  private static final Map<String, Held> CALIBRATORS = new HashMap<>();
+
+  private static final class Held {
+    final Calibrator calibrator;
+    int users;
+
+    Held(Calibrator calibrator) {
+      this.calibrator = calibrator;
+    }
+  }
 
   private SharedResources() {}
 
@@ -26,23 +46,60 @@ final class SharedResources {
         k -> TextTokenizer.fromFile(Path.of(path), maxLength));
   }
 
-  /** A calibration session on the prepared model with {@code tensors} exposed. */
-  static Calibrator calibrator(String modelPath, List<String> tensors, int intraOpThreads) {
-    String key = modelPath + "\u0000" + intraOpThreads + "\u0000" + String.join("\u0000", tensors);
-    return CALIBRATORS.computeIfAbsent(key, k -> {
+  private static String key(String modelPath, List<String> tensors, int intraOpThreads) {
+    return modelPath + "\u0000" + intraOpThreads + "\u0000" + String.join("\u0000", tensors);
+  }
+
+  /** The open (or a newly opened) session for this key; the caller holds the lock. */
+  private static Held held(String modelPath, List<String> tensors, int intraOpThreads) {
+    return CALIBRATORS.computeIfAbsent(key(modelPath, tensors, intraOpThreads), k -> {
       ModelProto prepared = QdqQuantizer.prepare(OnnxModelIO.load(Path.of(modelPath)));
-      return new Calibrator(prepared, tensors, intraOpThreads);
+      Held h = new Held(new Calibrator(prepared, tensors, intraOpThreads));
+      LOG.info("calibration: opened an ONNX Runtime session on {}", modelPath);
+      return h;
     });
   }
 
   /**
-   * Starts building {@link #calibrator} on a daemon thread. A DoFn's setup that asks for the same
-   * session meanwhile waits for it; if building fails, setup builds it again and reports the error.
+   * A calibration session on the prepared model with {@code tensors} exposed, for one user until
+   * it calls {@link #releaseCalibrator} with the same arguments.
+   */
+  static Calibrator acquireCalibrator(String modelPath, List<String> tensors, int intraOpThreads) {
+    synchronized (CALIBRATOR_LOCK) {
+      Held h = held(modelPath, tensors, intraOpThreads);
+      h.users++;
+      return h.calibrator;
+    }
+  }
+
+  /** Gives a session back; the last user's release closes it. */
+  static void releaseCalibrator(String modelPath, List<String> tensors, int intraOpThreads) {
+    Calibrator toClose = null;
+    synchronized (CALIBRATOR_LOCK) {
+      String key = key(modelPath, tensors, intraOpThreads);
+      Held h = CALIBRATORS.get(key);
+      if (h != null && --h.users <= 0) {
+        CALIBRATORS.remove(key);
+        toClose = h.calibrator;
+      }
+    }
+    if (toClose != null) {
+      toClose.close();
+      LOG.info("calibration: closed the ONNX Runtime session on {}", modelPath);
+    }
+  }
+
+  /**
+   * Opens {@link #acquireCalibrator}'s session on a daemon thread, with no user yet. A DoFn's
+   * setup that asks for it meanwhile waits for it; if opening fails, setup opens it again and
+   * reports the error.
    */
   static void calibratorInBackground(String modelPath, List<String> tensors, int intraOpThreads) {
     Thread t = new Thread(() -> {
       try {
-        calibrator(modelPath, tensors, intraOpThreads);
+        synchronized (CALIBRATOR_LOCK) {
+          held(modelPath, tensors, intraOpThreads);
+        }
       } catch (RuntimeException e) {
         // reported by the DoFn's own attempt
       }
@@ -52,16 +109,23 @@ final class SharedResources {
   }
 
   /**
-   * Closes and forgets the calibration sessions: for a process that runs several pipelines one
-   * after another and wants each to start as a fresh worker would. Only call it between
-   * pipelines, never while one runs.
+   * Closes and forgets every calibration session, in use or not: for a process that runs
+   * pipelines one after another (a session opened in the background for a pipeline that failed
+   * before using it). Only call it between pipelines, never while one runs.
    */
   static void closeCalibrators() {
-    for (String key : List.copyOf(CALIBRATORS.keySet())) {
-      Calibrator c = CALIBRATORS.remove(key);
-      if (c != null) {
-        c.close();
-      }
+    List<Calibrator> toClose;
+    synchronized (CALIBRATOR_LOCK) {
+      toClose = CALIBRATORS.values().stream().map(h -> h.calibrator).toList();
+      CALIBRATORS.clear();
+    }
+    toClose.forEach(Calibrator::close);
+  }
+
+  /** Calibration sessions open in this JVM. */
+  static int openCalibrators() {
+    synchronized (CALIBRATOR_LOCK) {
+      return CALIBRATORS.size();
     }
   }
 }

@@ -42,6 +42,13 @@ public final class ValidateCandidates
   public static final int CACHED_SESSIONS =
       Math.max(2, Runtime.getRuntime().availableProcessors() + 1);
   private static final SessionCache SESSIONS = new SessionCache(CACHED_SESSIONS);
+  /**
+   * DoFn instances between setup and teardown in this JVM that use {@link #SESSIONS}. When the
+   * last one tears down, the cache's sessions are closed: ONNX Runtime frees a session's native
+   * memory only on close, so a long-lived worker would otherwise keep every job's sessions.
+   */
+  private static final java.util.concurrent.atomic.AtomicInteger USERS =
+      new java.util.concurrent.atomic.AtomicInteger();
 
   private final String fp32Path;
   private final PCollectionView<List<BuiltCandidate>> candidates;
@@ -89,6 +96,21 @@ public final class ValidateCandidates
     SESSIONS.release(sha + "\u0000" + threads);
   }
 
+  static void startUsingSessions() {
+    USERS.incrementAndGet();
+  }
+
+  /** The last user's teardown closes the idle sessions (all of them, once nothing scores). */
+  static void stopUsingSessions() {
+    if (USERS.decrementAndGet() == 0) {
+      int closed = SESSIONS.closeIdle();
+      if (closed > 0) {
+        org.slf4j.LoggerFactory.getLogger(ValidateCandidates.class).info(
+            "validation: closed {} idle ONNX Runtime sessions", closed);
+      }
+    }
+  }
+
   static final class ReferenceFn extends DoFn<ValidationShard, ValidationShard> {
     private final String path;
     private final int threads;
@@ -102,6 +124,15 @@ public final class ValidateCandidates
     @Setup
     public void setup() {
       sha = OnnxModelIO.sha256(Path.of(path));
+      startUsingSessions();
+    }
+
+    @Teardown
+    public void teardown() {
+      if (sha != null) {
+        sha = null;
+        stopUsingSessions();
+      }
     }
 
     @ProcessElement
@@ -146,8 +177,24 @@ public final class ValidateCandidates
     private final int threads;
     private final Counter scored = Counters.counter("examplesScored");
 
+    private transient boolean usingSessions;
+
     ScoreFn(int threads) {
       this.threads = threads;
+    }
+
+    @Setup
+    public void setup() {
+      startUsingSessions();
+      usingSessions = true;
+    }
+
+    @Teardown
+    public void teardown() {
+      if (usingSessions) {
+        usingSessions = false;
+        stopUsingSessions();
+      }
     }
 
     @ProcessElement

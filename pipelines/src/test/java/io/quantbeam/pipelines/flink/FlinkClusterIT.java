@@ -110,7 +110,7 @@ class FlinkClusterIT {
 
   @Test
   @Order(1)
-  void quantizeOnTwoTaskManagersGivesTheDirectRunnersBytes() {
+  void quantizeOnTwoTaskManagersGivesTheDirectRunnersBytes() throws Exception {
     Path out = dir.resolve("cluster");
     long t0 = System.nanoTime();
     JsonNode report = FlinkSubmit.quantize(submitArgs(out));
@@ -129,6 +129,25 @@ class FlinkClusterIT {
       maxParallelism = Math.max(maxParallelism, v.path("parallelism").asInt());
     }
     assertEquals(2, maxParallelism, detail.toString());
+
+    // every calibration session a TaskManager opened for the job, it closed at teardown: ONNX
+    // Runtime frees a session's memory only on close, and these workers outlive the job
+    long opened = taskManagerLogLines("calibration: opened an ONNX Runtime session");
+    assertTrue(opened >= 1, "no TaskManager logged opening a calibration session");
+    assertEquals(opened, taskManagerLogLines("calibration: closed the ONNX Runtime session"),
+        "calibration sessions closed by the TaskManagers, of " + opened + " opened");
+  }
+
+  /** Lines containing {@code text} in the TaskManagers' log files. */
+  static long taskManagerLogLines(String text) throws java.io.IOException {
+    long n = 0;
+    try (java.util.stream.Stream<Path> files = Files.list(cluster.logDir())) {
+      for (Path f : files.filter(f -> f.getFileName().toString().startsWith("taskmanager")
+          && f.getFileName().toString().endsWith(".log")).toList()) {
+        n += Files.readAllLines(f).stream().filter(l -> l.contains(text)).count();
+      }
+    }
+    return n;
   }
 
   @Test
@@ -297,6 +316,8 @@ class FlinkClusterIT {
     System.out.println("flink cluster: killed TaskManager PID " + killed + " during validation");
 
     JsonNode report = run.get(5, TimeUnit.MINUTES);
+    assertTrue(taskManagerLogLines("validation: closed") >= 1,
+        "the surviving TaskManager closed its validation sessions when the job ended");
     JsonNode exceptions = cluster.rest("/jobs/" + jid + "/exceptions");
     assertTrue(exceptions.path("exceptionHistory").path("entries").size() > 0,
         "the kill should have failed and restarted the validation job: " + exceptions);

@@ -83,6 +83,23 @@ public final class SessionCache {
     }
   }
 
+  /** Closes every idle session (none in use is touched); returns how many were closed. */
+  public int closeIdle() {
+    List<ModelRunner> toClose = new ArrayList<>();
+    synchronized (this) {
+      var it = entries.entrySet().iterator();
+      while (it.hasNext()) {
+        Entry e = it.next().getValue();
+        if (e.users == 0) {
+          toClose.add(e.runner);
+          it.remove();
+        }
+      }
+    }
+    toClose.forEach(ModelRunner::close);
+    return toClose.size();
+  }
+
   public synchronized int open() {
     return entries.size();
   }
