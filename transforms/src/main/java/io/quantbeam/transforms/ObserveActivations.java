@@ -82,14 +82,12 @@ public final class ObserveActivations
   }
 
   static final class ObserveFn extends DoFn<EncodedBatch, KV<String, TensorStats>> {
-    private static final Logger LOG = LoggerFactory.getLogger(ObserveActivations.class);
-    private static final long LOG_EVERY_NANOS = 5_000_000_000L;
-    /** Progress of this JVM, for the log line. */
-    private static final AtomicLong JVM_EXAMPLES = new AtomicLong();
-    private static final AtomicLong JVM_START = new AtomicLong();
-    private static final AtomicLong LAST_LOG = new AtomicLong();
-    private static final java.util.concurrent.atomic.AtomicBoolean FIRST_LOGGED =
-        new java.util.concurrent.atomic.AtomicBoolean();
+    /**
+     * Progress per session, for the log line: a session serves one job's DoFns on this JVM, and
+     * the next job (or benchmark round) opens a new one, so counts start again from zero.
+     */
+    private static final Map<Calibrator, Progress> PROGRESS =
+        java.util.Collections.synchronizedMap(new java.util.WeakHashMap<>());
 
     private final String modelPath;
     private final List<String> tensors;
@@ -97,6 +95,7 @@ public final class ObserveActivations
     private final Counter examples = Counters.counter(Counters.EXAMPLES_OBSERVED);
     private final Counter batchCount = Counters.counter(Counters.BATCHES_OBSERVED);
     private transient Calibrator calibrator;
+    private transient Progress progress;
     private transient Map<String, TensorStats> bundleStats;
 
     ObserveFn(String modelPath, List<String> tensors, int intraOpThreads) {
@@ -108,8 +107,7 @@ public final class ObserveActivations
     @Setup
     public void setup() {
       calibrator = SharedResources.acquireCalibrator(modelPath, tensors, intraOpThreads);
-      JVM_START.compareAndSet(0, System.nanoTime());
-      LAST_LOG.compareAndSet(0, System.nanoTime());
+      progress = PROGRESS.computeIfAbsent(calibrator, c -> new Progress());
     }
 
     @StartBundle
@@ -125,27 +123,14 @@ public final class ObserveActivations
       calibrator.observe(batch, bundleStats);
       examples.inc(batch.batchSize());
       batchCount.inc();
-      logProgress(JVM_EXAMPLES.addAndGet(batch.batchSize()));
-    }
-
-    private static void logProgress(long seen) {
-      if (FIRST_LOGGED.compareAndSet(false, true)) {
-        // the model is loaded and data flows: worth one line before the periodic ones
-        LOG.info("calibration: first batch observed ({} examples)", seen);
-      }
-      long now = System.nanoTime();
-      long last = LAST_LOG.get();
-      if (now - last >= LOG_EVERY_NANOS && LAST_LOG.compareAndSet(last, now)) {
-        double seconds = (now - JVM_START.get()) / 1e9;
-        LOG.info(String.format(Locale.ROOT, "calibration: %d examples so far, %.1f examples/s",
-            seen, seen / Math.max(seconds, 1e-9)));
-      }
+      progress.add(batch.batchSize());
     }
 
     @Teardown
     public void teardown() {
       if (calibrator != null) {
         calibrator = null;
+        progress = null;
         SharedResources.releaseCalibrator(modelPath, tensors, intraOpThreads);
       }
     }
@@ -160,6 +145,31 @@ public final class ObserveActivations
             GlobalWindow.INSTANCE);
       }
       bundleStats = null;
+    }
+  }
+
+  /** Examples one session observed, logged every few seconds with examples/s. */
+  static final class Progress {
+    private static final Logger LOG = LoggerFactory.getLogger(ObserveActivations.class);
+    private static final long LOG_EVERY_NANOS = 5_000_000_000L;
+    private final long start = System.nanoTime();
+    private final AtomicLong examples = new AtomicLong();
+    private final AtomicLong lastLog = new AtomicLong(start);
+    private final java.util.concurrent.atomic.AtomicBoolean firstLogged =
+        new java.util.concurrent.atomic.AtomicBoolean();
+
+    void add(long batchExamples) {
+      long seen = examples.addAndGet(batchExamples);
+      if (firstLogged.compareAndSet(false, true)) {
+        // the model is loaded and data flows: worth one line before the periodic ones
+        LOG.info("calibration: first batch observed ({} examples)", seen);
+      }
+      long now = System.nanoTime();
+      long last = lastLog.get();
+      if (now - last >= LOG_EVERY_NANOS && lastLog.compareAndSet(last, now)) {
+        LOG.info(String.format(Locale.ROOT, "calibration: %d examples so far, %.1f examples/s",
+            seen, seen / Math.max((now - start) / 1e9, 1e-9)));
+      }
     }
   }
 }
