@@ -21,7 +21,8 @@ import org.slf4j.LoggerFactory;
  * <p>A calibration session is counted out to each DoFn instance and closed when the last one
  * gives it back at teardown. ONNX Runtime frees a session's native memory only on close, never on
  * garbage collection, so on a long-lived worker (a Flink session cluster that recalibrates on a
- * schedule) every job would otherwise leave its session behind. Tokenizers stay (a few MB).
+ * schedule) every job would otherwise leave its session behind. Tokenizers are not counted: DJL
+ * frees one when it is garbage-collected, which on Flink happens with its job's class loader.
  */
 final class SharedResources {
   private static final Logger LOG = LoggerFactory.getLogger(SharedResources.class);
