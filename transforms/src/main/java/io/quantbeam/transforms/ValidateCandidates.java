@@ -12,6 +12,7 @@ import java.io.Serializable;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.beam.sdk.coders.ByteArrayCoder;
 import org.apache.beam.sdk.coders.CustomCoder;
 import org.apache.beam.sdk.coders.KvCoder;
@@ -25,6 +26,7 @@ import org.apache.beam.sdk.transforms.Reshuffle;
 import org.apache.beam.sdk.values.KV;
 import org.apache.beam.sdk.values.PCollection;
 import org.apache.beam.sdk.values.PCollectionView;
+import org.slf4j.LoggerFactory;
 
 /**
  * Scores FP32 and every candidate on every shard of the validation set, in parallel: the FP32
@@ -47,8 +49,7 @@ public final class ValidateCandidates
    * last one tears down, the cache's sessions are closed: ONNX Runtime frees a session's native
    * memory only on close, so a long-lived worker would otherwise keep every job's sessions.
    */
-  private static final java.util.concurrent.atomic.AtomicInteger USERS =
-      new java.util.concurrent.atomic.AtomicInteger();
+  private static final AtomicInteger USERS = new AtomicInteger();
 
   private final String fp32Path;
   private final PCollectionView<List<BuiltCandidate>> candidates;
@@ -105,7 +106,7 @@ public final class ValidateCandidates
     if (USERS.decrementAndGet() == 0) {
       int closed = SESSIONS.closeIdle();
       if (closed > 0) {
-        org.slf4j.LoggerFactory.getLogger(ValidateCandidates.class).info(
+        LoggerFactory.getLogger(ValidateCandidates.class).info(
             "validation: closed {} idle ONNX Runtime sessions", closed);
       }
     }

@@ -73,8 +73,13 @@ public final class SessionCache {
   }
 
   private void evict(List<ModelRunner> toClose) {
+    evict(toClose, capacity);
+  }
+
+  /** Moves idle sessions, least recently used first, to toClose until at most keep remain. */
+  private void evict(List<ModelRunner> toClose, int keep) {
     var it = entries.entrySet().iterator();
-    while (entries.size() > capacity && it.hasNext()) {
+    while (entries.size() > keep && it.hasNext()) {
       Entry e = it.next().getValue();
       if (e.users == 0) {
         toClose.add(e.runner);
@@ -87,14 +92,7 @@ public final class SessionCache {
   public int closeIdle() {
     List<ModelRunner> toClose = new ArrayList<>();
     synchronized (this) {
-      var it = entries.entrySet().iterator();
-      while (it.hasNext()) {
-        Entry e = it.next().getValue();
-        if (e.users == 0) {
-          toClose.add(e.runner);
-          it.remove();
-        }
-      }
+      evict(toClose, 0);
     }
     toClose.forEach(ModelRunner::close);
     return toClose.size();
