@@ -22,24 +22,29 @@ import org.apache.beam.sdk.values.PCollection;
  * on files or order), sorts each shard by (length, text, label), cuts it into batches and
  * tokenizes them. The validation fans out over these shards.
  *
- * <p>A shard travels as records of at most {@value #MAX_TEXTS_PER_RECORD} texts (whole batches,
- * at least one), whatever the shard count: Flink sorts records in a buffer of about 3 MB, and a
- * record of 1,000 tokenized texts with their FP32 outputs already exceeds it. The batches are the
- * same either way, and scores merge exactly, so the figures do not depend on this split.
+ * <p>A shard travels as records of whole batches, at most {@value #MAX_TEXTS_PER_RECORD} texts and
+ * {@value #MAX_TOKENS_PER_RECORD} padded tokens each (a batch above that goes alone), whatever the
+ * shard count: Flink sorts records in a buffer of about 3 MB, and a record of 1,000 tokenized
+ * texts with their FP32 outputs already exceeds it (a token travels as three 8-byte ids; a
+ * record at both limits is under 2 MB with outputs of up to 1,024 floats per text). The batches
+ * are the same either way, and scores merge exactly, so the figures do not depend on the split.
  */
 public final class ShardValidationData
     extends PTransform<PCollection<LabeledText>, PCollection<ValidationShard>> {
   private final String tokenizerPath;
   private final int maxLength;
   private final int batchSize;
-  /** Texts per record at most (rounded down to whole batches, at least one batch). */
+  /** Texts per record at most (whole batches; a record holds at least one). */
   public static final int MAX_TEXTS_PER_RECORD = 256;
+  /** Padded tokens (batch size x sequence length) per record at most, likewise. */
+  public static final int MAX_TOKENS_PER_RECORD = 32_768;
 
   private final int shards;
   private final int maxTextsPerRecord;
+  private final int maxTokensPerRecord;
 
   private ShardValidationData(String tokenizerPath, int maxLength, int batchSize, int shards,
-      int maxTextsPerRecord) {
+      int maxTextsPerRecord, int maxTokensPerRecord) {
     if (batchSize < 1 || shards < 1 || maxLength < 2) {
       throw new IllegalArgumentException("batchSize and shards must be >= 1 and maxLength >= 2");
     }
@@ -48,17 +53,18 @@ public final class ShardValidationData
     this.batchSize = batchSize;
     this.shards = shards;
     this.maxTextsPerRecord = maxTextsPerRecord;
+    this.maxTokensPerRecord = maxTokensPerRecord;
   }
 
   public static ShardValidationData of(String tokenizerPath, int maxLength, int batchSize,
       int shards) {
     return new ShardValidationData(tokenizerPath, maxLength, batchSize, shards,
-        MAX_TEXTS_PER_RECORD);
+        MAX_TEXTS_PER_RECORD, MAX_TOKENS_PER_RECORD);
   }
 
-  /** The same with another record cap (tests). */
-  ShardValidationData withMaxTextsPerRecord(int texts) {
-    return new ShardValidationData(tokenizerPath, maxLength, batchSize, shards, texts);
+  /** The same with other record limits (tests). */
+  ShardValidationData withRecordLimits(int texts, int tokens) {
+    return new ShardValidationData(tokenizerPath, maxLength, batchSize, shards, texts, tokens);
   }
 
   @Override
@@ -68,7 +74,8 @@ public final class ShardValidationData
         .setCoder(KvCoder.of(VarIntCoder.of(), Coders.LabeledTextCoder.of()))
         .apply("GroupByShard", GroupByKey.create())
         .apply("CutAndTokenize", ParDo.of(
-            new CutFn(tokenizerPath, maxLength, batchSize, maxTextsPerRecord)))
+            new CutFn(tokenizerPath, maxLength, batchSize, maxTextsPerRecord,
+                maxTokensPerRecord)))
         .setCoder(Coders.JavaSerialCoder.of(ValidationShard.class));
   }
 
@@ -89,14 +96,16 @@ public final class ShardValidationData
     private final String tokenizerPath;
     private final int maxLength;
     private final int batchSize;
-    private final int batchesPerRecord;
+    private final int maxTexts;
+    private final int maxTokens;
     private transient TextTokenizer tokenizer;
 
-    CutFn(String tokenizerPath, int maxLength, int batchSize, int maxTextsPerRecord) {
+    CutFn(String tokenizerPath, int maxLength, int batchSize, int maxTexts, int maxTokens) {
       this.tokenizerPath = tokenizerPath;
       this.maxLength = maxLength;
       this.batchSize = batchSize;
-      this.batchesPerRecord = Math.max(1, maxTextsPerRecord / batchSize);
+      this.maxTexts = maxTexts;
+      this.maxTokens = maxTokens;
     }
 
     @Setup
@@ -112,15 +121,23 @@ public final class ShardValidationData
       all.sort(Comparator.comparingInt((LabeledText t) -> t.text().length())
           .thenComparing(LabeledText::text).thenComparingInt(LabeledText::label));
       List<LabeledBatch> batches = new ArrayList<>();
+      long texts = 0;
+      long tokens = 0;
       for (int i = 0; i < all.size(); i += batchSize) {
         List<LabeledText> part = all.subList(i, Math.min(all.size(), i + batchSize));
         EncodedBatch encoded = tokenizer.encode(part.stream().map(LabeledText::text).toList());
-        batches.add(new LabeledBatch(encoded,
-            part.stream().mapToInt(LabeledText::label).toArray(), null));
-        if (batches.size() == batchesPerRecord) {
+        long batchTokens = (long) encoded.batchSize() * encoded.seqLen();
+        if (!batches.isEmpty()
+            && (texts + part.size() > maxTexts || tokens + batchTokens > maxTokens)) {
           out.output(new ValidationShard(shard.getKey(), batches, -1));
           batches.clear();
+          texts = 0;
+          tokens = 0;
         }
+        batches.add(new LabeledBatch(encoded,
+            part.stream().mapToInt(LabeledText::label).toArray(), null));
+        texts += part.size();
+        tokens += batchTokens;
       }
       if (!batches.isEmpty()) {
         out.output(new ValidationShard(shard.getKey(), batches, -1));

@@ -196,43 +196,60 @@ public class TransformsTest {
   public void validationShardsTravelInRecordsOfAFewBatchesWithTheSameBatches() {
     List<LabeledText> labeled = TestData.gluePhrases(100);
     ShardValidationData whole = ShardValidationData.of(MiniLm.tokenizer().toString(), 64, 4, 3)
-        .withMaxTextsPerRecord(1000);
-    ShardValidationData capped = whole.withMaxTextsPerRecord(10); // 2 batches of 4 per record
+        .withRecordLimits(1000, 1_000_000);
+    // at most 2 batches of 4 texts per record; then at most 1 batch (any batch has > 4 tokens)
+    ShardValidationData byTexts = whole.withRecordLimits(10, 1_000_000);
+    ShardValidationData byTokens = whole.withRecordLimits(1000, 4);
     PCollection<ValidationShard> wholeShards =
         p.apply("Whole", Create.of(labeled).withCoder(Coders.LabeledTextCoder.of()))
             .apply("ShardWhole", whole);
-    PCollection<ValidationShard> cappedShards =
-        p.apply("Capped", Create.of(labeled).withCoder(Coders.LabeledTextCoder.of()))
-            .apply("ShardCapped", capped);
     PAssert.that(wholeShards).satisfies(shards -> {
       assertEquals(3, count(shards));
       return null;
     });
-    PAssert.that(cappedShards).satisfies(shards -> {
-      int records = 0;
-      for (ValidationShard s : shards) {
-        assertTrue("at most 2 batches per record", s.batches().size() <= 2);
-        records++;
-      }
-      assertTrue("more records than shards: " + records, records > 3 * 2);
-      return null;
-    });
-    // the same batches, each exactly once: +1 per whole-shard batch, -1 per capped one
-    PCollection<KV<String, Integer>> balance = PCollectionList
-        .of(wholeShards.apply("WholeBatches", ParDo.of(new BatchKeys(1))))
-        .and(cappedShards.apply("CappedBatches", ParDo.of(new BatchKeys(-1))))
-        .apply(Flatten.pCollections())
-        .apply(Sum.integersPerKey());
-    PAssert.that(balance).satisfies(sums -> {
-      int batches = 0;
-      for (KV<String, Integer> kv : sums) {
-        assertEquals("batch " + kv.getKey(), 0, (int) kv.getValue());
-        batches++;
-      }
-      assertTrue("100 texts in 3 shards, batches of 4: " + batches, batches >= 25 && batches <= 27);
-      return null;
-    });
+    int variant = 0;
+    for (ShardValidationData capped : List.of(byTexts, byTokens)) {
+      int maxBatches = variant == 0 ? 2 : 1;
+      String name = "Capped" + variant++;
+      PCollection<ValidationShard> cappedShards =
+          p.apply(name, Create.of(labeled).withCoder(Coders.LabeledTextCoder.of()))
+              .apply("Shard" + name, capped);
+      PAssert.that(cappedShards).satisfies(shards -> {
+        int records = 0;
+        for (ValidationShard s : shards) {
+          assertTrue("at most " + maxBatches + " batches per record",
+              s.batches().size() <= maxBatches);
+          records++;
+        }
+        assertTrue("more records than shards: " + records, records > 3 * 2);
+        return null;
+      });
+      // the same batches, each exactly once: +1 per whole-shard batch, -1 per capped one
+      PCollection<KV<String, Integer>> balance = PCollectionList
+          .of(wholeShards.apply("WholeBatches" + name, ParDo.of(new BatchKeys(1))))
+          .and(cappedShards.apply("Batches" + name, ParDo.of(new BatchKeys(-1))))
+          .apply("Flatten" + name, Flatten.pCollections())
+          .apply("Sum" + name, Sum.integersPerKey());
+      PAssert.that(balance).satisfies(sums -> {
+        int batches = 0;
+        for (KV<String, Integer> kv : sums) {
+          assertEquals("batch " + kv.getKey(), 0, (int) kv.getValue());
+          batches++;
+        }
+        assertTrue("100 texts in 3 shards, batches of 4: " + batches,
+            batches >= 25 && batches <= 27);
+        return null;
+      });
+    }
     p.run();
+  }
+
+  private static int count(Iterable<?> items) {
+    int n = 0;
+    for (Object ignored : items) {
+      n++;
+    }
+    return n;
   }
 
   /** Each batch of a shard as (shard, labels, token ids) with a weight. */
@@ -250,14 +267,6 @@ public class TransformsTest {
             + Arrays.toString(b.encoded().inputIds()), weight));
       }
     }
-  }
-
-  private static int count(Iterable<?> items) {
-    int n = 0;
-    for (Object ignored : items) {
-      n++;
-    }
-    return n;
   }
 
   @Test
