@@ -201,7 +201,8 @@ public final class QuantizePipeline {
     Path staging = stagingLock.dir();
     Path pending = pendingLock.dir();
     try {
-      CalibrationTable cached = o.getReuseCalibration() ? usableCache(out, modelSha) : null;
+      CalibrationTable cached = o.getReuseCalibration() ? usableCache(o, out, modelSha, tokenizer,
+          tensors) : null;
       Map<String, Long> counters;
       double seconds;
       boolean reused = false;
@@ -356,8 +357,12 @@ public final class QuantizePipeline {
     }
   }
 
-  /** The cache in the output folder if it was calibrated for this model, else null. */
-  private static CalibrationTable usableCache(Path out, String modelSha) {
+  /**
+   * The cache in the output folder if it was calibrated for this model, with these settings and
+   * for every tensor to calibrate now, else null (the data is compared next).
+   */
+  private static CalibrationTable usableCache(QuantizeOptions o, Path out, String modelSha,
+      String tokenizer, List<String> tensors) {
     Path file = out.resolve(Quantbeam.TABLE_FILE);
     if (!Files.isRegularFile(file)) {
       LOG.info("No calibration cache at {}: calibrating", file);
@@ -366,6 +371,19 @@ public final class QuantizePipeline {
     CalibrationTable table = CalibrationTable.read(file);
     if (!modelSha.equals(table.metadata().get(MergeStatistics.MODEL_SHA256))) {
       LOG.info("Calibration cache {} is for another model: calibrating", file);
+      return null;
+    }
+    String settings = Quantbeam.calibrationSettings(OnnxModelIO.sha256(Path.of(tokenizer)),
+        o.getMaxSequenceLength(), o.getBatchSize(), o.getBuckets());
+    String cachedSettings = table.metadata().get(Quantbeam.SETTINGS_METADATA);
+    if (!settings.equals(cachedSettings)) {
+      LOG.info("Calibration cache {} was made with other settings ({} vs now {}): calibrating",
+          file, cachedSettings, settings);
+      return null;
+    }
+    if (!table.tensors().keySet().containsAll(tensors)) {
+      LOG.info("Calibration cache {} lacks tensors this configuration quantizes (--opTypes?):"
+          + " calibrating", file);
       return null;
     }
     return table;

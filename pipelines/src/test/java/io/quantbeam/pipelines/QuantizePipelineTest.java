@@ -118,6 +118,16 @@ class QuantizePipelineTest {
     assertTrue(again.path("calibration").path("reused").asBoolean());
     assertEquals(modelSha, sha(out.resolve(Quantbeam.MODEL_FILE)));
 
+    // other settings decide other batches: the cache is not theirs
+    JsonNode otherBuckets = QuantizePipeline.run(options(dir.resolve("*.parquet"), out,
+        "--reuseCalibration=true", "--buckets=4"));
+    assertFalse(otherBuckets.path("calibration").path("reused").asBoolean(),
+        "a cache made with --buckets=16 was reused for 4");
+    JsonNode back = QuantizePipeline.run(options(dir.resolve("*.parquet"), out,
+        "--reuseCalibration=true"));
+    assertFalse(back.path("calibration").path("reused").asBoolean());
+    assertEquals(modelSha, sha(out.resolve(Quantbeam.MODEL_FILE)), "recalibrated: same bytes");
+
     ParquetFiles.write(dir.resolve("more.parquet"), List.of("one more text changes the data"));
     JsonNode changed = QuantizePipeline.run(options(dir.resolve("*.parquet"), out,
         "--reuseCalibration=true"));

@@ -28,6 +28,19 @@ public final class Quantbeam {
   /** File names inside an output folder. */
   public static final String MODEL_FILE = "model.int8.onnx";
   public static final String TABLE_FILE = "calibration.qbct";
+  /** Table metadata: what besides model and data decides the statistics (see below). */
+  public static final String SETTINGS_METADATA = "calibration.settings";
+
+  /**
+   * The calibration settings that change the statistics besides the model and the texts: the
+   * tokenizer file, the sequence length, the batch size and the buckets (they decide the batches
+   * and their padding). Recorded in the table, so that a cache is reused only for the same ones.
+   */
+  public static String calibrationSettings(String tokenizerSha256, int maxLength, int batchSize,
+      int buckets) {
+    return "tokenizer.sha256=" + tokenizerSha256 + ";maxSequenceLength=" + maxLength
+        + ";batchSize=" + batchSize + ";buckets=" + buckets;
+  }
 
   /**
    * @param batchSize texts per ONNX Runtime call during calibration
@@ -120,6 +133,8 @@ public final class Quantbeam {
     Map<String, String> metadata = new TreeMap<>();
     metadata.put("model.sha256", modelSha);
     metadata.put("data.fingerprint", fingerprint.toString());
+    metadata.put(SETTINGS_METADATA, calibrationSettings(OnnxModelIO.sha256(tokenizer),
+        options.maxLength(), options.batchSize(), options.buckets()));
     CalibrationTable table = new CalibrationTable(stats, metadata);
     double seconds = (System.nanoTime() - start) / 1e9;
     QdqQuantizer.Result q = QdqQuantizer.quantize(prepared, table, config);

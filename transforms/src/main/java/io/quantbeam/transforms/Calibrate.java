@@ -1,6 +1,9 @@
 package io.quantbeam.transforms;
 
+import io.quantbeam.core.Quantbeam;
 import io.quantbeam.core.calib.DataFingerprint;
+import io.quantbeam.core.onnx.OnnxModelIO;
+import java.nio.file.Path;
 import io.quantbeam.core.stats.CalibrationTable;
 import java.util.List;
 import org.apache.beam.sdk.transforms.PTransform;
@@ -59,6 +62,8 @@ public final class Calibrate extends PTransform<PCollection<String>, PCollection
         .apply("TokenizeAndBatch", TokenizeAndBatch.of(tokenizerPath, maxLength, batchSize,
             buckets))
         .apply("ObserveActivations", ObserveActivations.of(modelPath, tensors, intraOpThreads))
-        .apply("MergeStatistics", MergeStatistics.withMetadata(modelSha256, fingerprint));
+        .apply("MergeStatistics", MergeStatistics.withMetadata(modelSha256, fingerprint,
+            Quantbeam.calibrationSettings(OnnxModelIO.sha256(Path.of(tokenizerPath)), maxLength,
+                batchSize, buckets)));
   }
 }

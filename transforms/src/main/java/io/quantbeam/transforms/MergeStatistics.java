@@ -1,5 +1,6 @@
 package io.quantbeam.transforms;
 
+import io.quantbeam.core.Quantbeam;
 import io.quantbeam.core.calib.DataFingerprint;
 import io.quantbeam.core.stats.CalibrationTable;
 import io.quantbeam.core.stats.TensorStats;
@@ -23,8 +24,9 @@ import org.apache.beam.sdk.values.PCollectionView;
 /**
  * Merges partial statistics into one {@link CalibrationTable}: first per tensor
  * ({@code Combine.perKey}, exact and order-free, so the result does not depend on bundles or
- * parallelism), then all tensors into one table, then the table's metadata: the model's SHA-256 and
- * the corpus fingerprint, which key the calibration cache. Emits nothing for an empty corpus.
+ * parallelism), then all tensors into one table, then the table's metadata: the model's SHA-256,
+ * the corpus fingerprint and the calibration settings ({@code Quantbeam.calibrationSettings}),
+ * which key the calibration cache. Emits nothing for an empty corpus.
  */
 public final class MergeStatistics
     extends PTransform<PCollection<KV<String, TensorStats>>, PCollection<CalibrationTable>> {
@@ -34,16 +36,22 @@ public final class MergeStatistics
 
   private final String modelSha256;
   private final PCollectionView<DataFingerprint> fingerprint;
+  private final String settings;
 
-  private MergeStatistics(String modelSha256, PCollectionView<DataFingerprint> fingerprint) {
+  private MergeStatistics(String modelSha256, PCollectionView<DataFingerprint> fingerprint,
+      String settings) {
     this.modelSha256 = modelSha256;
     this.fingerprint = fingerprint;
+    this.settings = settings;
   }
 
-  /** Merged statistics labelled with the model's hash and the corpus fingerprint (a singleton). */
+  /**
+   * Merged statistics labelled with the model's hash, the corpus fingerprint (a singleton) and
+   * the calibration settings they were observed with.
+   */
   public static MergeStatistics withMetadata(String modelSha256,
-      PCollectionView<DataFingerprint> fingerprint) {
-    return new MergeStatistics(modelSha256, fingerprint);
+      PCollectionView<DataFingerprint> fingerprint, String settings) {
+    return new MergeStatistics(modelSha256, fingerprint, settings);
   }
 
   @Override
@@ -53,7 +61,7 @@ public final class MergeStatistics
         .setCoder(KvCoder.of(StringUtf8Coder.of(), Coders.TensorStatsCoder.of()))
         .apply("GatherTable", Combine.globally(new GatherTable()).withoutDefaults())
         .setCoder(Coders.CalibrationTableCoder.of())
-        .apply("AddMetadata", ParDo.of(new AddMetadata(modelSha256, fingerprint))
+        .apply("AddMetadata", ParDo.of(new AddMetadata(modelSha256, fingerprint, settings))
             .withSideInputs(fingerprint))
         .setCoder(Coders.CalibrationTableCoder.of());
   }
@@ -165,16 +173,20 @@ public final class MergeStatistics
   static final class AddMetadata extends DoFn<CalibrationTable, CalibrationTable> {
     private final String modelSha256;
     private final PCollectionView<DataFingerprint> fingerprint;
+    private final String settings;
 
-    AddMetadata(String modelSha256, PCollectionView<DataFingerprint> fingerprint) {
+    AddMetadata(String modelSha256, PCollectionView<DataFingerprint> fingerprint,
+        String settings) {
       this.modelSha256 = modelSha256;
       this.fingerprint = fingerprint;
+      this.settings = settings;
     }
 
     @ProcessElement
     public void process(@Element CalibrationTable table, ProcessContext c) {
       c.output(table.withMetadata(MODEL_SHA256, modelSha256)
-          .withMetadata(DATA_FINGERPRINT, c.sideInput(fingerprint).toString()));
+          .withMetadata(DATA_FINGERPRINT, c.sideInput(fingerprint).toString())
+          .withMetadata(Quantbeam.SETTINGS_METADATA, settings));
     }
   }
 }

@@ -154,6 +154,7 @@ public class TransformsTest {
     Map<String, String> meta = new TreeMap<>();
     meta.put(MergeStatistics.MODEL_SHA256, "abc");
     meta.put(MergeStatistics.DATA_FINGERPRINT, fp.toString());
+    meta.put(Quantbeam.SETTINGS_METADATA, "settings");
     String want = new CalibrationTable(expected, meta).sha256();
 
     PCollection<String> in = p.apply(Create.of(texts));
@@ -162,7 +163,7 @@ public class TransformsTest {
     PCollection<CalibrationTable> table = in
         .apply(TokenizeAndBatch.of(MiniLm.tokenizer().toString(), 32, 8, 4))
         .apply(ObserveActivations.of(model.toString(), tensors, 1))
-        .apply(MergeStatistics.withMetadata("abc", view));
+        .apply(MergeStatistics.withMetadata("abc", view, "settings"));
     PAssert.thatSingleton(table.apply(MapElements.into(TypeDescriptors.strings())
         .via(CalibrationTable::sha256))).isEqualTo(want);
     PipelineResult r = p.run();
