@@ -28,7 +28,7 @@ public final class Quantbeam {
   /** File names inside an output folder. */
   public static final String MODEL_FILE = "model.int8.onnx";
   public static final String TABLE_FILE = "calibration.qbct";
-  /** Table metadata: what besides model and data decides the statistics (see below). */
+  /** Table metadata key of {@link #calibrationSettings}. */
   public static final String SETTINGS_METADATA = "calibration.settings";
 
   /**
