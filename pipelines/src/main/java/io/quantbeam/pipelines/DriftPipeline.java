@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.quantbeam.core.Quantbeam;
 import io.quantbeam.core.QuantbeamException;
 import io.quantbeam.core.drift.DriftCheck;
 import io.quantbeam.core.drift.DriftResult;
@@ -21,7 +22,6 @@ import io.quantbeam.core.validate.Evaluate;
 import io.quantbeam.transforms.Calibrate;
 import io.quantbeam.transforms.Coders;
 import io.quantbeam.transforms.CountUnknownTokens;
-import io.quantbeam.transforms.MergeStatistics;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -154,7 +154,7 @@ public final class DriftPipeline {
       // 2. compare
       DriftResult drift = DriftCheck.compare(championTable, production, config, unknownRate,
           thresholds);
-      String productionFingerprint = production.metadata().get(MergeStatistics.DATA_FINGERPRINT);
+      String productionFingerprint = production.metadata().get(Quantbeam.DATA_METADATA);
       ObjectNode report = json.createObjectNode();
       report.put("model", o.getModelName());
       report.put("champion", champion.name());
@@ -207,7 +207,7 @@ public final class DriftPipeline {
       ModelRegistry.Version champion, CalibrationTable championTable,
       CalibrationTable production, QuantConfig config, QuantizeOptions q, String floatModel,
       String tokenizer, Path staging, ObjectNode report, ObjectMapper json) throws IOException {
-    String prodFp = production.metadata().get(MergeStatistics.DATA_FINGERPRINT);
+    String prodFp = production.metadata().get(Quantbeam.DATA_METADATA);
     List<String> fingerprints = new ArrayList<>();
     CalibrationTable table;
     if (policy.equals("window")) {
@@ -215,8 +215,8 @@ public final class DriftPipeline {
     } else {
       champion.manifest().path("dataFingerprints").forEach(f -> fingerprints.add(f.asText()));
       String both = String.join("+", fingerprints) + "+" + prodFp;
-      table = championTable.withMetadata(MergeStatistics.DATA_FINGERPRINT, both)
-          .merge(production.withMetadata(MergeStatistics.DATA_FINGERPRINT, both));
+      table = championTable.withMetadata(Quantbeam.DATA_METADATA, both)
+          .merge(production.withMetadata(Quantbeam.DATA_METADATA, both));
     }
     fingerprints.add(prodFp);
     Path challengerDir = staging.resolve("challenger");

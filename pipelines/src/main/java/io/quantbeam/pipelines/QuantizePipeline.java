@@ -20,7 +20,6 @@ import io.quantbeam.transforms.Calibrate;
 import io.quantbeam.transforms.Coders;
 import io.quantbeam.transforms.Counters;
 import io.quantbeam.transforms.FingerprintTexts;
-import io.quantbeam.transforms.MergeStatistics;
 import io.quantbeam.transforms.ObserveActivations;
 import io.quantbeam.transforms.QuantSettings;
 import io.quantbeam.transforms.QuantizeFromTable;
@@ -369,7 +368,7 @@ public final class QuantizePipeline {
       return null;
     }
     CalibrationTable table = CalibrationTable.read(file);
-    if (!modelSha.equals(table.metadata().get(MergeStatistics.MODEL_SHA256))) {
+    if (!modelSha.equals(table.metadata().get(Quantbeam.MODEL_METADATA))) {
       LOG.info("Calibration cache {} is for another model: calibrating", file);
       return null;
     }
@@ -400,10 +399,10 @@ public final class QuantizePipeline {
     runReading(p, o.getCalibrationData(), ReadExamples.CALIBRATION_OPTION);
     try {
       String now = Files.exists(file) ? Files.readString(file) : "";
-      boolean same = now.equals(cached.metadata().get(MergeStatistics.DATA_FINGERPRINT));
+      boolean same = now.equals(cached.metadata().get(Quantbeam.DATA_METADATA));
       if (!same) {
         LOG.info("Calibration data changed (fingerprint {} vs cached {}): calibrating", now,
-            cached.metadata().get(MergeStatistics.DATA_FINGERPRINT));
+            cached.metadata().get(Quantbeam.DATA_METADATA));
       }
       return same;
     } catch (IOException e) {
@@ -513,7 +512,7 @@ public final class QuantizePipeline {
     String tokenizer = Path.of(o.getTokenizer()).toAbsolutePath().normalize().toString();
     r.putObject("tokenizer").put("path", tokenizer)
         .put("sha256", OnnxModelIO.sha256(Path.of(tokenizer)));
-    String fingerprint = table.metadata().get(MergeStatistics.DATA_FINGERPRINT);
+    String fingerprint = table.metadata().get(Quantbeam.DATA_METADATA);
     long examples = reused ? DataFingerprint.parse(fingerprint).count()
         : counters.getOrDefault(Counters.EXAMPLES_OBSERVED, 0L);
     ObjectNode c = r.putObject("calibration");

@@ -28,8 +28,23 @@ public final class Quantbeam {
   /** File names inside an output folder. */
   public static final String MODEL_FILE = "model.int8.onnx";
   public static final String TABLE_FILE = "calibration.qbct";
-  /** Table metadata key of {@link #calibrationSettings}. */
+  /** Table metadata keys: they key the calibration cache (see {@link #tableMetadata}). */
+  public static final String MODEL_METADATA = "model.sha256";
+  public static final String DATA_METADATA = "data.fingerprint";
   public static final String SETTINGS_METADATA = "calibration.settings";
+
+  /**
+   * A calibration table's metadata, the same from the one-machine API and the pipeline: the
+   * float model's SHA-256, the corpus fingerprint and the {@link #calibrationSettings}.
+   */
+  public static Map<String, String> tableMetadata(String modelSha256, String dataFingerprint,
+      String settings) {
+    Map<String, String> m = new TreeMap<>();
+    m.put(MODEL_METADATA, modelSha256);
+    m.put(DATA_METADATA, dataFingerprint);
+    m.put(SETTINGS_METADATA, settings);
+    return m;
+  }
 
   /**
    * The calibration settings that change the statistics besides the model and the texts: the
@@ -130,12 +145,9 @@ public final class Quantbeam {
       throw new QuantbeamException("All " + texts.size() + " calibration texts are empty or blank;"
           + " nothing to calibrate on.");
     }
-    Map<String, String> metadata = new TreeMap<>();
-    metadata.put("model.sha256", modelSha);
-    metadata.put("data.fingerprint", fingerprint.toString());
-    metadata.put(SETTINGS_METADATA, calibrationSettings(OnnxModelIO.sha256(tokenizer),
-        options.maxLength(), options.batchSize(), options.buckets()));
-    CalibrationTable table = new CalibrationTable(stats, metadata);
+    CalibrationTable table = new CalibrationTable(stats, tableMetadata(modelSha,
+        fingerprint.toString(), calibrationSettings(OnnxModelIO.sha256(tokenizer),
+            options.maxLength(), options.batchSize(), options.buckets())));
     double seconds = (System.nanoTime() - start) / 1e9;
     QdqQuantizer.Result q = QdqQuantizer.quantize(prepared, table, config);
     return new Result(q.model(), table, q.decisions(),

@@ -7,6 +7,7 @@ import io.quantbeam.core.stats.TensorStats;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.util.Map;
 import org.apache.beam.sdk.coders.BooleanCoder;
 import org.apache.beam.sdk.coders.Coder;
 import org.apache.beam.sdk.coders.CoderRegistry;
@@ -30,9 +31,6 @@ import org.apache.beam.sdk.values.PCollectionView;
  */
 public final class MergeStatistics
     extends PTransform<PCollection<KV<String, TensorStats>>, PCollection<CalibrationTable>> {
-  /** Metadata keys, the same as the one-machine API writes. */
-  public static final String MODEL_SHA256 = "model.sha256";
-  public static final String DATA_FINGERPRINT = "data.fingerprint";
 
   private final String modelSha256;
   private final PCollectionView<DataFingerprint> fingerprint;
@@ -184,9 +182,12 @@ public final class MergeStatistics
 
     @ProcessElement
     public void process(@Element CalibrationTable table, ProcessContext c) {
-      c.output(table.withMetadata(MODEL_SHA256, modelSha256)
-          .withMetadata(DATA_FINGERPRINT, c.sideInput(fingerprint).toString())
-          .withMetadata(Quantbeam.SETTINGS_METADATA, settings));
+      CalibrationTable labelled = table;
+      for (Map.Entry<String, String> e : Quantbeam.tableMetadata(modelSha256,
+          c.sideInput(fingerprint).toString(), settings).entrySet()) {
+        labelled = labelled.withMetadata(e.getKey(), e.getValue());
+      }
+      c.output(labelled);
     }
   }
 }

@@ -152,8 +152,8 @@ public class TransformsTest {
       }
     }
     Map<String, String> meta = new TreeMap<>();
-    meta.put(MergeStatistics.MODEL_SHA256, "abc");
-    meta.put(MergeStatistics.DATA_FINGERPRINT, fp.toString());
+    meta.put(Quantbeam.MODEL_METADATA, "abc");
+    meta.put(Quantbeam.DATA_METADATA, fp.toString());
     meta.put(Quantbeam.SETTINGS_METADATA, "settings");
     String want = new CalibrationTable(expected, meta).sha256();
 
