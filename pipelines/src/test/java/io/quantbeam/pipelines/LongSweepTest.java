@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.quantbeam.core.onnx.OnnxModelIO;
+import io.quantbeam.core.testing.Eventually;
 import io.quantbeam.core.testing.MiniLm;
 import io.quantbeam.core.testing.TestData;
 import io.quantbeam.core.testing.TinyTransformer;
@@ -13,6 +14,7 @@ import io.quantbeam.transforms.ParquetFiles;
 import io.quantbeam.transforms.ValidateCandidates;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -128,8 +130,11 @@ class LongSweepTest {
     // closed the cache's idle ones, and latency closed its own (ONNX Runtime frees a session's
     // memory only on close, so a long-lived worker would otherwise keep them all)
     assertTrue(end.opened() >= 51, "FP32 and 50 candidates were opened: " + end.opened());
-    assertEquals(0, ValidateCandidates.cachedSessions(), "sessions left in the validation cache");
-    assertEquals(0, ModelRunner.openRunners(), "sessions open after the sweep");
+    // (DirectRunner tears the DoFns down just after the result is out)
+    assertEquals(0, Eventually.await(ValidateCandidates::cachedSessions, 0,
+        Duration.ofSeconds(30)), "sessions left in the validation cache");
+    assertEquals(0, Eventually.await(ModelRunner::openRunners, 0, Duration.ofSeconds(30)),
+        "sessions open after the sweep");
     // the sessions open at once do not grow with the sweep: validation's workers and cache, and
     // latency one model at a time (51 models are more than LatencyBench keeps open)
     int bound = 2 * ValidateCandidates.CACHED_SESSIONS + 1;

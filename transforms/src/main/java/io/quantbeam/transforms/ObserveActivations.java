@@ -69,7 +69,10 @@ public final class ObserveActivations
     SharedResources.closeCalibrators();
   }
 
-  /** Calibration sessions open in this JVM (0 once its pipelines have torn down). */
+  /**
+   * Calibration sessions open in this JVM: 0 once its pipelines have torn down (on DirectRunner,
+   * shortly after their results are out).
+   */
   public static int openSessions() {
     return SharedResources.openCalibrators();
   }
@@ -129,9 +132,9 @@ public final class ObserveActivations
     @Teardown
     public void teardown() {
       if (calibrator != null) {
+        SharedResources.releaseCalibrator(calibrator);
         calibrator = null;
         progress = null;
-        SharedResources.releaseCalibrator(modelPath, tensors, intraOpThreads);
       }
     }
 

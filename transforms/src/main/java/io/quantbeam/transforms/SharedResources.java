@@ -33,10 +33,12 @@ final class SharedResources {
 
   private static final class Held {
     final Calibrator calibrator;
+    final String modelPath;
     int users;
 
-    Held(Calibrator calibrator) {
+    Held(Calibrator calibrator, String modelPath) {
       this.calibrator = calibrator;
+      this.modelPath = modelPath;
     }
   }
 
@@ -55,7 +57,7 @@ final class SharedResources {
   private static Held held(String modelPath, List<String> tensors, int intraOpThreads) {
     return CALIBRATORS.computeIfAbsent(key(modelPath, tensors, intraOpThreads), k -> {
       ModelProto prepared = QdqQuantizer.prepare(OnnxModelIO.load(Path.of(modelPath)));
-      Held h = new Held(new Calibrator(prepared, tensors, intraOpThreads));
+      Held h = new Held(new Calibrator(prepared, tensors, intraOpThreads), modelPath);
       LOG.info("calibration: opened an ONNX Runtime session on {}", modelPath);
       return h;
     });
@@ -63,7 +65,7 @@ final class SharedResources {
 
   /**
    * A calibration session on the prepared model with {@code tensors} exposed, for one user until
-   * it calls {@link #releaseCalibrator} with the same arguments.
+   * it gives it back to {@link #releaseCalibrator}.
    */
   static Calibrator acquireCalibrator(String modelPath, List<String> tensors, int intraOpThreads) {
     synchronized (CALIBRATOR_LOCK) {
@@ -73,19 +75,30 @@ final class SharedResources {
     }
   }
 
-  /** Gives a session back; the last user's release closes it. */
-  static void releaseCalibrator(String modelPath, List<String> tensors, int intraOpThreads) {
-    Calibrator toClose = null;
+  /**
+   * Gives back a session {@link #acquireCalibrator} returned; the last user's release closes it.
+   * Matched by identity, not by key: DirectRunner tears a finished pipeline's DoFns down after
+   * its result is already out, so a late release must not count against the session the next
+   * pipeline opened for the same model.
+   */
+  static void releaseCalibrator(Calibrator calibrator) {
+    String modelPath = null;
     synchronized (CALIBRATOR_LOCK) {
-      String key = key(modelPath, tensors, intraOpThreads);
-      Held h = CALIBRATORS.get(key);
-      if (h != null && --h.users <= 0) {
-        CALIBRATORS.remove(key);
-        toClose = h.calibrator;
+      var it = CALIBRATORS.entrySet().iterator();
+      while (it.hasNext()) {
+        Held h = it.next().getValue();
+        if (h.calibrator == calibrator) {
+          if (--h.users > 0) {
+            return;
+          }
+          it.remove();
+          modelPath = h.modelPath;
+          break;
+        }
       }
     }
-    if (toClose != null) {
-      toClose.close();
+    if (modelPath != null) {
+      calibrator.close();
       LOG.info("calibration: closed the ONNX Runtime session on {}", modelPath);
     }
   }
