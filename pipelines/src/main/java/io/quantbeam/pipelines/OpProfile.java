@@ -21,12 +21,13 @@ import java.util.TreeMap;
 
 /**
  * Where a model's time goes, per op type, with ONNX Runtime's profiler: the first 320 SST-2 dev
- * sentences in 10 batches of 32, 3 passes, 2 intra-op threads, the session settings of
- * {@code OrtSessions}. Prints, per op type of the optimized graph, its nodes and its share of the
- * kernel time (only shares compare across runs on a shared machine).
+ * sentences in 10 batches of 32, 3 passes, 2 intra-op threads ({@code -Dthreads=N}), the session
+ * settings of {@code OrtSessions}. Prints, per op type of the optimized graph, its nodes and its
+ * share of the kernel time, the 12 largest ({@code -Dtop=N}); only shares compare across runs on a
+ * shared machine. With 1 thread the kernel times add up to the work each model needs.
  *
- * <pre>java -cp pipelines/target/quantbeam-pipelines.jar io.quantbeam.pipelines.OpProfile
- *     TOKENIZER.json MODEL.onnx [MODEL.onnx ...]</pre>
+ * <pre>java [-Dthreads=1] -cp pipelines/target/quantbeam-pipelines.jar
+ *     io.quantbeam.pipelines.OpProfile TOKENIZER.json MODEL.onnx [MODEL.onnx ...]</pre>
  */
 public final class OpProfile {
   private OpProfile() {}
@@ -51,7 +52,7 @@ public final class OpProfile {
         o.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
         o.setExecutionMode(OrtSession.SessionOptions.ExecutionMode.SEQUENTIAL);
         o.setInterOpNumThreads(1);
-        o.setIntraOpNumThreads(2);
+        o.setIntraOpNumThreads(Integer.getInteger("threads", 2));
         o.enableProfiling(dir.resolve("model" + m).toString());
         try (OrtSession s = env.createSession(args[m], o)) {
           for (int pass = 0; pass < 3; pass++) {
@@ -80,7 +81,7 @@ public final class OpProfile {
               total / 1000.0 / calls);
           final long t = total;
           byOp.entrySet().stream().sorted((x, y) -> Long.compare(y.getValue(), x.getValue()))
-              .limit(12).forEach(e -> System.out.printf(Locale.ROOT,
+              .limit(Integer.getInteger("top", 12)).forEach(e -> System.out.printf(Locale.ROOT,
                   "  %-24s %3d nodes %5.1f%% %8.2f ms/batch%n", e.getKey(),
                   nodes.get(e.getKey()).size(), 100.0 * e.getValue() / t,
                   e.getValue() / 1000.0 / calls));

@@ -49,8 +49,9 @@ public final class Sst2Benchmark {
 
   /**
    * Ours against the dynamic model round by round (the two ran minutes apart at most, so a load
-   * change on a shared machine moves both): the median of the per-round time ratios, and in how
-   * many rounds ours was the faster one.
+   * change on a shared machine moves both): the median of the per-round time ratios with its
+   * distribution-free confidence interval (95%, or what the number of rounds allows), and in how
+   * many rounds ours was the faster one. An interval that holds 1 means no difference was shown.
    */
   static String paired(List<Double> oursPass, List<Double> dynPass, List<Double> oursB1,
       List<Double> dynB1, int singles) {
@@ -73,9 +74,16 @@ public final class Sst2Benchmark {
       faster1 += ours <= dyn ? 1 : 0;
     }
     return String.format(Locale.ROOT, "paired, ours / dynamic time per round (below 1: ours"
-        + " faster): batch 32 pass median %.3f, ours faster in %d of %d rounds; batch 1 calls"
-        + " median %.3f, ours faster in %d of %d rounds", LatencyBench.percentile(b32, 50),
-        faster32, b32.size(), LatencyBench.percentile(b1, 50), faster1, b1.size());
+        + " faster): batch 32 pass median %.3f, %s, ours faster in %d of %d rounds; batch 1"
+        + " calls median %.3f, %s, ours faster in %d of %d rounds",
+        LatencyBench.percentile(b32, 50), interval(b32), faster32, b32.size(),
+        LatencyBench.percentile(b1, 50), interval(b1), faster1, b1.size());
+  }
+
+  /** The median's distribution-free interval, with the coverage the rounds allow. */
+  private static String interval(List<Double> ratios) {
+    double[] i = LatencyBench.medianInterval(ratios, 0.95);
+    return String.format(Locale.ROOT, "%.1f%% interval %.3f to %.3f", 100 * i[2], i[0], i[1]);
   }
 
   public static void main(String[] args) throws IOException {

@@ -112,4 +112,34 @@ public final class LatencyBench {
     int rank = (int) Math.ceil(p / 100.0 * v.length);
     return v[Math.max(0, Math.min(v.length - 1, rank - 1))];
   }
+
+  /**
+   * A distribution-free confidence interval for the median: the order statistics
+   * {@code [x(k), x(n+1-k)]} with the largest k whose coverage, {@code 1 - 2 P(B < k)} for
+   * {@code B ~ Binomial(n, 1/2)}, is at least {@code confidence}; with too few values for that,
+   * the range {@code [min, max]}. Returns {lower, upper, achieved coverage}; it assumes nothing
+   * about the distribution, which suits timings on a shared machine (skewed, heavy-tailed).
+   */
+  public static double[] medianInterval(List<Double> values, double confidence) {
+    if (values.isEmpty()) {
+      return new double[] {Double.NaN, Double.NaN, 0};
+    }
+    double[] v = values.stream().mapToDouble(Double::doubleValue).toArray();
+    Arrays.sort(v);
+    int n = v.length;
+    int k = 1;
+    double equal = Math.pow(0.5, n); // P(B = k - 1)
+    double below = equal; // P(B < k)
+    while (2 * (k + 1) <= n + 1) {
+      double next = equal * (n - k + 1) / k; // P(B = k)
+      if (1 - 2 * (below + next) < confidence) {
+        break;
+      }
+      equal = next;
+      below += next;
+      k++;
+    }
+    double coverage = 1 - 2 * below;
+    return new double[] {v[k - 1], v[n - k], coverage};
+  }
 }
