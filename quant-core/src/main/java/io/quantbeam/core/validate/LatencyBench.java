@@ -128,14 +128,16 @@ public final class LatencyBench {
     Arrays.sort(v);
     int n = v.length;
     int k = 1;
-    double equal = Math.pow(0.5, n); // P(B = k - 1)
-    double below = equal; // P(B < k)
+    // binomial terms in logs: 0.5^n underflows to 0 from n = 1075 on (thousands of timed calls)
+    double logEqual = n * Math.log(0.5); // log P(B = k - 1)
+    double below = Math.exp(logEqual); // P(B < k)
     while (2 * (k + 1) <= n + 1) {
-      double next = equal * (n - k + 1) / k; // P(B = k)
+      double logNext = logEqual + Math.log((double) (n - k + 1) / k); // log P(B = k)
+      double next = Math.exp(logNext);
       if (1 - 2 * (below + next) < confidence) {
         break;
       }
-      equal = next;
+      logEqual = logNext;
       below += next;
       k++;
     }

@@ -47,6 +47,19 @@ class LatencyBenchTest {
   }
 
   @Test
+  void medianIntervalForThousandsOfValues() {
+    // 0.5^n underflows for n > 1074; the interval must still be about n/2 -+ 0.98 sqrt(n)
+    // (the normal approximation of the binomial), not collapse onto the median
+    for (int n : new int[] {1074, 1075, 2616, 20000}) {
+      double[] iv = LatencyBench.medianInterval(shuffledOneTo(n), 0.95);
+      double half = 0.98 * Math.sqrt(n);
+      assertEquals(n / 2.0 - half, iv[0], 3, "lower, n=" + n);
+      assertEquals(n / 2.0 + half, iv[1], 3, "upper, n=" + n);
+      assertTrue(iv[2] >= 0.95 && iv[2] < 0.96, "coverage " + iv[2] + ", n=" + n);
+    }
+  }
+
+  @Test
   void medianIntervalIsTheNarrowestWithEnoughCoverage() {
     for (int n = 2; n <= 80; n++) {
       double[] iv = LatencyBench.medianInterval(shuffledOneTo(n), 0.95);
