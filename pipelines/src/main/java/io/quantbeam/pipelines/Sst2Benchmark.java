@@ -34,6 +34,12 @@ import java.util.Map;
  * runs all dev sentences at batch 32, then {@code --singles} sentences one at a time, the models
  * in a rotated order so that none is always first. p50/p95 are over every timed call of every
  * round; sentences/s is the median over rounds of (dev sentences / time of the batch-32 pass).
+ *
+ * <p>Then the INT8 models are compared call by call ({@code --callPasses}, default 2): one intra-op
+ * thread, every batch of 32 and every dev sentence on each model back to back, and the median of
+ * the per-call time ratios with a distribution-free interval. Rounds show each model's speed;
+ * the call-by-call ratios show the difference between two models, which on a shared machine is
+ * smaller than the noise between rounds.
  */
 public final class Sst2Benchmark {
   static final int BATCH = 32;
@@ -94,6 +100,8 @@ public final class Sst2Benchmark {
     o.put("intraOpThreads", "2");
     o.put("rounds", "5");
     o.put("singles", "64");
+    // passes of the call-by-call comparison at one thread (0: skip it)
+    o.put("callPasses", "2");
     o.put("output", root.resolve("target/bench").toString());
     // another INT8 model of the same classifier timed in the same process (A/B of a change)
     o.put("compare", "");
@@ -113,8 +121,9 @@ public final class Sst2Benchmark {
     int threads = Integer.parseInt(o.get("intraOpThreads"));
     int rounds = Integer.parseInt(o.get("rounds"));
     int singles = Integer.parseInt(o.get("singles"));
-    if (rounds < 1 || singles < 1) {
-      throw new QuantbeamException("--rounds and --singles must be >= 1");
+    int callPasses = Integer.parseInt(o.get("callPasses"));
+    if (rounds < 1 || singles < 1 || callPasses < 0) {
+      throw new QuantbeamException("--rounds and --singles must be >= 1, --callPasses >= 0");
     }
     Path datasets = root.resolve("datasets");
     Path cache = DemoClassifier.defaultCache(datasets);
@@ -134,15 +143,17 @@ public final class Sst2Benchmark {
     List<LabeledText> dev = ParquetExamples.read(Path.of(o.get("data")));
     List<EncodedBatch> batches = new ArrayList<>();
     List<EncodedBatch> ones = new ArrayList<>();
+    List<EncodedBatch> everyOne = new ArrayList<>();
     try (TextTokenizer tok = TextTokenizer.fromFile(built.tokenizer(),
         TextTokenizer.DEFAULT_MAX_LENGTH)) {
       List<String> texts = dev.stream().map(LabeledText::text).toList();
       for (int i = 0; i < texts.size(); i += BATCH) {
         batches.add(tok.encode(texts.subList(i, Math.min(texts.size(), i + BATCH))));
       }
-      for (String t : texts.subList(0, Math.min(singles, texts.size()))) {
-        ones.add(tok.encode(List.of(t)));
+      for (String t : texts) {
+        everyOne.add(tok.encode(List.of(t)));
       }
+      ones.addAll(everyOne.subList(0, Math.min(singles, everyOne.size())));
     }
     System.out.printf(Locale.ROOT, "bench: %d SST-2 dev sentences, %d models, %d intra-op"
         + " threads, 1 warm-up + %d rounds%n", dev.size(), models.size(), threads, rounds);
@@ -210,9 +221,20 @@ public final class Sst2Benchmark {
     } finally {
       runners.values().forEach(ModelRunner::close);
     }
+    String perCall = "";
+    if (callPasses > 0) {
+      Map<String, Path> timed = new LinkedHashMap<>(models);
+      timed.remove("FP32");
+      System.out.printf(Locale.ROOT, "bench: call by call, 1 intra-op thread, %d passes%n",
+          callPasses);
+      perCall = perCallComparison(timed, batches, everyOne, callPasses);
+    }
     String table = table(rows);
     System.out.println(table);
     System.out.println(paired);
+    if (!perCall.isEmpty()) {
+      System.out.println(perCall);
+    }
     String setup = String.format(Locale.ROOT, "%d SST-2 dev sentences (%s); batch 32 in file"
         + " order, last batch %d; %d single-sentence calls; %d intra-op threads, 1 inter-op"
         + " thread, all graph optimisations, sequential execution, same for every model; 1"
@@ -241,10 +263,70 @@ public final class Sst2Benchmark {
     }
     out.put("table", table);
     out.put("pairedInt8VsDynamic", paired);
+    out.put("pairedPerCall", perCall);
     Path file = Path.of(o.get("output")).resolve("bench.json");
     io.quantbeam.core.AtomicFiles.write(file,
         json.writerWithDefaultPrettyPrinter().writeValueAsBytes(out));
     System.out.println("Wrote " + file);
+  }
+
+  /**
+   * The precise comparison: with one intra-op thread (no thread pool, so nothing of one session
+   * runs on while the next one is timed), every input runs on every model back to back, the order
+   * rotating from input to input, and ours is divided by each other model's time on the same
+   * input. A load change on the machine then moves both sides of a ratio; the median of thousands
+   * of ratios has an interval of a few tenths of a percent.
+   */
+  private static String perCallComparison(Map<String, Path> models, List<EncodedBatch> batches,
+      List<EncodedBatch> singles, int passes) {
+    Map<String, ModelRunner> runners = new LinkedHashMap<>();
+    try {
+      for (Map.Entry<String, Path> m : models.entrySet()) {
+        runners.put(m.getKey(), new ModelRunner(m.getValue(), 1));
+      }
+      Map<String, List<Double>> b32 = timeCallByCall(runners, batches, passes);
+      Map<String, List<Double>> b1 = timeCallByCall(runners, singles, passes);
+      StringBuilder line = new StringBuilder(String.format(Locale.ROOT, "call by call, 1"
+          + " intra-op thread, %d passes (%d calls at batch 32, %d at batch 1 per model); time"
+          + " of ours / the other model's on the same input (below 1: ours faster):", passes,
+          b32.get(INT8).size(), b1.get(INT8).size()));
+      for (String n : runners.keySet()) {
+        if (!n.equals(INT8)) {
+          line.append(String.format(Locale.ROOT, "%n  %s: batch 32 median %s; batch 1 median %s",
+              n, ratioSummary(b32.get(INT8), b32.get(n)), ratioSummary(b1.get(INT8), b1.get(n))));
+        }
+      }
+      return line.toString();
+    } finally {
+      runners.values().forEach(ModelRunner::close);
+    }
+  }
+
+  /** One warm-up pass, then {@code passes}; every input on every model, the order rotating. */
+  private static Map<String, List<Double>> timeCallByCall(Map<String, ModelRunner> runners,
+      List<EncodedBatch> inputs, int passes) {
+    List<String> names = new ArrayList<>(runners.keySet());
+    Map<String, List<Double>> times = new LinkedHashMap<>();
+    names.forEach(n -> times.put(n, new ArrayList<>()));
+    for (int pass = -1; pass < passes; pass++) {
+      for (int i = 0; i < inputs.size(); i++) {
+        for (int j = 0; j < names.size(); j++) {
+          String n = names.get((i + j) % names.size());
+          time(runners.get(n), List.of(inputs.get(i)), pass < 0 ? null : times.get(n));
+        }
+      }
+    }
+    return times;
+  }
+
+  /** Median of the ratios {@code num[i] / den[i]} with its interval. */
+  static String ratioSummary(List<Double> num, List<Double> den) {
+    List<Double> ratios = new ArrayList<>();
+    for (int i = 0; i < num.size(); i++) {
+      ratios.add(num.get(i) / den.get(i));
+    }
+    return String.format(Locale.ROOT, "%.3f, %s", LatencyBench.percentile(ratios, 50),
+        interval(ratios));
   }
 
   /** Times each call (ms) into {@code into} unless null; returns the total ms. */

@@ -18,4 +18,11 @@ class Sst2BenchmarkPairedTest {
     assertTrue(s.contains("batch 1 calls median 1.000, 75.0% interval 0.500 to 1.500, ours faster"
         + " in 2 of 3 rounds"), s);
   }
+
+  @Test
+  void ratioSummaryIsThePerCallMedianWithItsInterval() {
+    // ours 1, 2, 3 ms against 2, 2, 2: ratios 0.5, 1.0, 1.5
+    String s = Sst2Benchmark.ratioSummary(List.of(1.0, 2.0, 3.0), List.of(2.0, 2.0, 2.0));
+    assertTrue(s.equals("1.000, 75.0% interval 0.500 to 1.500"), s);
+  }
 }
