@@ -95,6 +95,16 @@ public final class ValidateCandidates
 
   static void release(String sha, int threads) {
     SESSIONS.release(sha + "\u0000" + threads);
+    if (USERS.get() == 0) {
+      // in use when the last teardown closed the idle ones (a fresh-clone run of LongSweepTest
+      // left one open that way): nobody is left to close it later
+      closeIdleSessions();
+    }
+  }
+
+  /** DoFn instances between setup and teardown in this JVM that use the cache. */
+  static int users() {
+    return USERS.get();
   }
 
   static void startUsingSessions() {
@@ -104,11 +114,15 @@ public final class ValidateCandidates
   /** The last user's teardown closes the idle sessions (all of them, once nothing scores). */
   static void stopUsingSessions() {
     if (USERS.decrementAndGet() == 0) {
-      int closed = SESSIONS.closeIdle();
-      if (closed > 0) {
-        LoggerFactory.getLogger(ValidateCandidates.class).info(
-            "validation: closed {} idle ONNX Runtime sessions", closed);
-      }
+      closeIdleSessions();
+    }
+  }
+
+  private static void closeIdleSessions() {
+    int closed = SESSIONS.closeIdle();
+    if (closed > 0) {
+      LoggerFactory.getLogger(ValidateCandidates.class).info(
+          "validation: closed {} idle ONNX Runtime sessions", closed);
     }
   }
 

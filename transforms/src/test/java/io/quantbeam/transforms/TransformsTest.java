@@ -19,12 +19,14 @@ import io.quantbeam.core.text.EncodedBatch;
 import io.quantbeam.core.text.LabeledText;
 import io.quantbeam.core.text.TextTokenizer;
 import io.quantbeam.core.validate.LabeledBatch;
+import io.quantbeam.core.testing.Eventually;
 import io.quantbeam.core.testing.MiniLm;
 import io.quantbeam.core.testing.TestData;
 import io.quantbeam.core.testing.TinyTransformer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -81,6 +83,20 @@ public class TransformsTest {
       sum += c.getCommitted();
     }
     return sum;
+  }
+
+  @Test
+  public void aSessionInUseAtTheLastTeardownIsClosedWhenReleased() throws Exception {
+    // an earlier test's pipeline may still be tearing down (DirectRunner does it after the result)
+    assertEquals(0, Eventually.await(ValidateCandidates::users, 0, Duration.ofSeconds(30)));
+    int before = ValidateCandidates.cachedSessions();
+    ValidateCandidates.startUsingSessions();
+    ValidateCandidates.acquire(model.toString(), "in-use-at-teardown", 1);
+    ValidateCandidates.stopUsingSessions(); // the last teardown: closes the idle sessions only
+    assertEquals(before + 1, ValidateCandidates.cachedSessions());
+    ValidateCandidates.release("in-use-at-teardown", 1);
+    assertEquals("released after the last teardown: closed at once", before,
+        ValidateCandidates.cachedSessions());
   }
 
   @Test
