@@ -457,8 +457,13 @@ final class Validation {
         .apply("JoinBuilt", Combine.globally(new JoinLines()))
         .apply("KeepBuilt", ParDo.of(new QuantizePipeline.WriteFile(
             results.resolve("built.txt"))));
-    Map<String, Long> counters = QuantizePipeline.counters(
-        QuantizePipeline.runReading(p, o.getValidationData(), VALIDATION_OPTION));
+    Map<String, Long> counters;
+    try {
+      counters = QuantizePipeline.counters(
+          QuantizePipeline.runReading(p, o.getValidationData(), VALIDATION_OPTION));
+    } finally {
+      ValidateCandidates.closeIdleSessions();
+    }
 
     ObjectMapper json = new ObjectMapper();
     Map<String, BuiltCandidate> builtByName = new LinkedHashMap<>();

@@ -118,7 +118,13 @@ public final class ValidateCandidates
     }
   }
 
-  private static void closeIdleSessions() {
+  /**
+   * Closes this JVM's idle validation sessions. The driver calls it once a pipeline has finished:
+   * on DirectRunner the DoFns run in the driver's JVM, and its teardown has been seen to close the
+   * idle sessions while a last bundle still held one (a fresh-clone CI run of LongSweepTest). On a
+   * cluster the driver's cache is empty and this does nothing.
+   */
+  public static void closeIdleSessions() {
     int closed = SESSIONS.closeIdle();
     if (closed > 0) {
       LoggerFactory.getLogger(ValidateCandidates.class).info(
