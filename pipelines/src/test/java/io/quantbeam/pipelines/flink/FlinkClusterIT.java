@@ -75,9 +75,24 @@ class FlinkClusterIT {
     });
     Path runDir = repo().resolve("pipelines/target/flink-it/cluster");
     FlinkCluster.stop(runDir); // what a killed earlier run may have left
-    cluster = FlinkCluster.start(FlinkCluster.Settings.defaults(repo()).withRunDir(runDir)
-        .withTaskManagers(2, 2).withPorts(FlinkCluster.freePort(), FlinkCluster.freePort())
-        .withTaskManagerMemory("1536m").attached(true));
+    // a free port is only free until someone binds it: the TaskManagers starting beside the
+    // JobManager bind random ports too, and a CI run once lost the REST port that way; so a
+    // start that fails to bind is tried again with other ports (a real port conflict is the
+    // "already in use" case below, which the launcher reports before starting anything)
+    for (int attempt = 1; cluster == null; attempt++) {
+      try {
+        cluster = FlinkCluster.start(FlinkCluster.Settings.defaults(repo()).withRunDir(runDir)
+            .withTaskManagers(2, 2).withPorts(FlinkCluster.freePort(), FlinkCluster.freePort())
+            .withTaskManagerMemory("1536m").attached(true));
+      } catch (QuantbeamException e) {
+        if (attempt == 3 || !e.getMessage().contains("BindException")) {
+          throw e;
+        }
+        System.out.println("cluster start lost a port race, trying again: " + e.getMessage()
+            .lines().filter(l -> l.contains("BindException")).findFirst().orElse(""));
+        FlinkCluster.stop(runDir);
+      }
+    }
     started.addAll(cluster.processes());
     direct.get(5, TimeUnit.MINUTES);
   }
