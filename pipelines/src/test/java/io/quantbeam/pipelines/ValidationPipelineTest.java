@@ -15,6 +15,7 @@ import io.quantbeam.core.text.EncodedBatch;
 import io.quantbeam.core.text.TextTokenizer;
 import io.quantbeam.core.validate.ModelRunner;
 import io.quantbeam.transforms.ParquetFiles;
+import io.quantbeam.transforms.ValidateCandidates;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -79,6 +80,16 @@ class ValidationPipelineTest {
       }
     }
     return null;
+  }
+
+  @Test
+  void noSessionStaysOpenWhenAValidationDoFnNeverTearsDown() throws Exception {
+    // with a user that never leaves, no teardown closes the cache: the driver must, once the
+    // pipeline is done (a fresh-clone CI run once kept a session that way)
+    try (AutoCloseable stray = ValidateCandidates.holdUserForTest()) {
+      QuantizePipeline.run(options(dir.resolve("out"), "--sweep=baseline"));
+      assertEquals(0, ValidateCandidates.cachedSessions(), "validation sessions left open");
+    }
   }
 
   @Test

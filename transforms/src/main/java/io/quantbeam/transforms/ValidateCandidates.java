@@ -107,6 +107,15 @@ public final class ValidateCandidates
     return USERS.get();
   }
 
+  /**
+   * For tests: counts one more user of the cache until closed, as a DoFn that DirectRunner set up
+   * and never tore down would, so that no teardown brings the count to zero.
+   */
+  public static AutoCloseable holdUserForTest() {
+    startUsingSessions();
+    return ValidateCandidates::stopUsingSessions;
+  }
+
   static void startUsingSessions() {
     USERS.incrementAndGet();
   }
