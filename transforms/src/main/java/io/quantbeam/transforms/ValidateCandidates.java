@@ -96,8 +96,7 @@ public final class ValidateCandidates
   static void release(String sha, int threads) {
     SESSIONS.release(sha + "\u0000" + threads);
     if (USERS.get() == 0) {
-      // in use when the last teardown closed the idle ones (a fresh-clone run of LongSweepTest
-      // left one open that way): nobody is left to close it later
+      // released after the last teardown closed the idle ones: nobody is left to close it later
       closeIdleSessions();
     }
   }
@@ -129,9 +128,9 @@ public final class ValidateCandidates
 
   /**
    * Closes this JVM's idle validation sessions. The driver calls it once a pipeline has finished:
-   * on DirectRunner the DoFns run in the driver's JVM, and its teardown has been seen to close the
-   * idle sessions while a last bundle still held one (a fresh-clone CI run of LongSweepTest). On a
-   * cluster the driver's cache is empty and this does nothing.
+   * on DirectRunner the DoFns run in the driver's JVM, and its last teardown has been seen to
+   * leave one session open (fresh-clone CI runs of LongSweepTest: 2 of 3 closed). On a cluster
+   * the driver's cache is empty and this does nothing.
    */
   public static void closeIdleSessions() {
     int closed = SESSIONS.closeIdle();
