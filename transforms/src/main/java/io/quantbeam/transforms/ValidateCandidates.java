@@ -144,6 +144,7 @@ public final class ValidateCandidates
     private final String path;
     private final int threads;
     private transient String sha;
+    private transient boolean usingSessions;
 
     ReferenceFn(String path, int threads) {
       this.path = path;
@@ -154,19 +155,23 @@ public final class ValidateCandidates
     public void setup() {
       sha = OnnxModelIO.sha256(Path.of(path));
       startUsingSessions();
+      usingSessions = true;
     }
 
     @Teardown
     public void teardown() {
-      if (sha != null) {
-        sha = null;
+      // sha stays: a teardown that clears it while a bundle still runs (fresh-clone CI runs saw
+      // the FP32 session kept open) would make that bundle release a key it never acquired
+      if (usingSessions) {
+        usingSessions = false;
         stopUsingSessions();
       }
     }
 
     @ProcessElement
     public void process(@Element ValidationShard shard, OutputReceiver<ValidationShard> out) {
-      ModelRunner runner = acquire(path, sha, threads);
+      String key = sha;
+      ModelRunner runner = acquire(path, key, threads);
       try {
         List<LabeledBatch> withRef = new ArrayList<>();
         for (LabeledBatch b : shard.batches()) {
@@ -174,7 +179,7 @@ public final class ValidateCandidates
         }
         out.output(new ValidationShard(shard.id(), withRef, runner.classes()));
       } finally {
-        release(sha, threads);
+        release(key, threads);
       }
     }
   }

@@ -100,6 +100,37 @@ public class TransformsTest {
   }
 
   @Test
+  public void aTeardownDuringABundleLeavesNoSessionOpen() throws Exception {
+    assertEquals(0, Eventually.await(ValidateCandidates::users, 0, Duration.ofSeconds(30)));
+    int before = ValidateCandidates.cachedSessions();
+    ValidateCandidates.ReferenceFn fn = new ValidateCandidates.ReferenceFn(model.toString(), 1);
+    fn.setup();
+    EncodedBatch encoded;
+    try (TextTokenizer tok = TextTokenizer.fromFile(MiniLm.tokenizer(), 32)) {
+      encoded = tok.encode(texts.subList(0, 4));
+    }
+    ValidationShard shard = new ValidationShard(0, List.of(
+        new LabeledBatch(encoded, new int[] {0, 1, 0, 1}, null)), -1);
+    List<ValidationShard> outputs = new ArrayList<>();
+    // the teardown comes while the bundle still holds the FP32 session (as DirectRunner's has)
+    fn.process(shard, new DoFn.OutputReceiver<ValidationShard>() {
+      @Override
+      public void output(ValidationShard s) {
+        outputs.add(s);
+        fn.teardown();
+      }
+
+      @Override
+      public org.apache.beam.sdk.values.OutputBuilder<ValidationShard> builder(ValidationShard s) {
+        throw new UnsupportedOperationException("only output() is used");
+      }
+    });
+    assertEquals(1, outputs.size());
+    assertEquals("the session is released and, with no user left, closed", before,
+        ValidateCandidates.cachedSessions());
+  }
+
+  @Test
   public void readExamplesSkipsAndCountsEmptyAndUndecodableTexts() throws Exception {
     Path dir = tmp.getRoot().toPath();
     ParquetFiles.write(dir.resolve("a.parquet"), Arrays.asList("good one", null, "", " \t"));
