@@ -111,19 +111,25 @@ public final class ValidateCandidates
    * and never tore down would, so that no teardown brings the count to zero.
    */
   public static AutoCloseable holdUserForTest() {
-    startUsingSessions();
-    return ValidateCandidates::stopUsingSessions;
+    boolean using = startUsingSessions();
+    return () -> stopUsingSessions(using);
   }
 
-  static void startUsingSessions() {
+  /** A DoFn's setup counts it among the cache's users; returns its {@code usingSessions} flag. */
+  static boolean startUsingSessions() {
     USERS.incrementAndGet();
+    return true;
   }
 
-  /** The last user's teardown closes the idle sessions (all of them, once nothing scores). */
-  static void stopUsingSessions() {
-    if (USERS.decrementAndGet() == 0) {
+  /**
+   * A teardown undoes its setup's count, once, whatever the number of teardowns; the last user's
+   * closes the idle sessions (all of them, once nothing scores). Returns the flag's new value.
+   */
+  static boolean stopUsingSessions(boolean using) {
+    if (using && USERS.decrementAndGet() == 0) {
       closeIdleSessions();
     }
+    return false;
   }
 
   /**
@@ -154,18 +160,14 @@ public final class ValidateCandidates
     @Setup
     public void setup() {
       sha = OnnxModelIO.sha256(Path.of(path));
-      startUsingSessions();
-      usingSessions = true;
+      usingSessions = startUsingSessions();
     }
 
     @Teardown
     public void teardown() {
       // sha stays: a teardown that clears it while a bundle still runs (fresh-clone CI runs saw
       // the FP32 session kept open) would make that bundle release a key it never acquired
-      if (usingSessions) {
-        usingSessions = false;
-        stopUsingSessions();
-      }
+      usingSessions = stopUsingSessions(usingSessions);
     }
 
     @ProcessElement
@@ -219,16 +221,12 @@ public final class ValidateCandidates
 
     @Setup
     public void setup() {
-      startUsingSessions();
-      usingSessions = true;
+      usingSessions = startUsingSessions();
     }
 
     @Teardown
     public void teardown() {
-      if (usingSessions) {
-        usingSessions = false;
-        stopUsingSessions();
-      }
+      usingSessions = stopUsingSessions(usingSessions);
     }
 
     @ProcessElement

@@ -92,7 +92,7 @@ public class TransformsTest {
     int before = ValidateCandidates.cachedSessions();
     ValidateCandidates.startUsingSessions();
     ValidateCandidates.acquire(model.toString(), "in-use-at-teardown", 1);
-    ValidateCandidates.stopUsingSessions(); // the last teardown: closes the idle sessions only
+    ValidateCandidates.stopUsingSessions(true); // the last teardown: closes the idle ones only
     assertEquals(before + 1, ValidateCandidates.cachedSessions());
     ValidateCandidates.release("in-use-at-teardown", 1);
     assertEquals("released after the last teardown: closed at once", before,
