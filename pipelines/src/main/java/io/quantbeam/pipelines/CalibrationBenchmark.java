@@ -20,7 +20,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.Optional;
 import org.apache.avro.generic.GenericData;
 import org.apache.avro.generic.GenericRecord;
 import org.apache.beam.sdk.Pipeline;
@@ -56,12 +55,8 @@ public final class CalibrationBenchmark {
   }
 
   public static void main(String[] args) throws IOException {
-    Optional<CalibrationBenchOptions> parsed =
-        Commands.CALIBRATION_BENCH.parse(List.of(LocalRunnerDefaults.withDefault(args)));
-    if (parsed.isEmpty()) {
-      return; // --help
-    }
-    CalibrationBenchOptions o = parsed.get();
+    CalibrationBenchOptions o =
+        Commands.CALIBRATION_BENCH.parseOrExit(List.of(LocalRunnerDefaults.withDefault(args)));
     int rounds = o.getRounds();
     if (rounds < 1) {
       throw new QuantbeamException("--rounds must be at least 1");

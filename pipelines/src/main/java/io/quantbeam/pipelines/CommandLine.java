@@ -89,6 +89,18 @@ public final class CommandLine {
       }
     }
 
+    /**
+     * {@link #parse} for a command's main: after printing the help it exits with status 0, as
+     * Beam's own {@code --help=<Interface>} does.
+     */
+    public T parseOrExit(List<String> options) {
+      Optional<T> o = parse(options);
+      if (o.isEmpty()) {
+        System.exit(0);
+      }
+      return o.get();
+    }
+
     /** The usage line, the summary, the command's own defaults, then Beam's option list. */
     public void printHelp(PrintStream out) {
       out.println(usageLine());

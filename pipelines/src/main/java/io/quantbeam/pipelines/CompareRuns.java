@@ -13,7 +13,6 @@ import java.util.Arrays;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.stream.Stream;
@@ -47,11 +46,8 @@ public final class CompareRuns {
   }
 
   public static void main(String[] args) throws IOException {
-    Optional<CompareRunsOptions> parsed = Commands.COMPARE_RUNS.parse(CommandLine.options(args));
-    if (parsed.isEmpty()) {
-      return; // --help
-    }
-    String model = parsed.get().getCheckModel();
+    CompareRunsOptions options = Commands.COMPARE_RUNS.parseOrExit(CommandLine.options(args));
+    String model = options.getCheckModel();
     if (model != null) {
       io.quantbeam.core.onnx.OnnxModelIO.load(Path.of(model));
       System.out.println("  complete: " + model);

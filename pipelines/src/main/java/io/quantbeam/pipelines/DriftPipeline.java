@@ -69,12 +69,7 @@ public final class DriftPipeline {
   private DriftPipeline() {}
 
   public static void main(String[] args) {
-    java.util.Optional<DriftOptions> parsed =
-        Commands.DRIFT.parse(List.of(LocalRunnerDefaults.withDefault(args)));
-    if (parsed.isEmpty()) {
-      return; // --help
-    }
-    DriftOptions o = parsed.get();
+    DriftOptions o = Commands.DRIFT.parseOrExit(List.of(LocalRunnerDefaults.withDefault(args)));
     JsonNode r = run(o);
     System.out.printf(Locale.ROOT, "drift: %s (score %.3f, mean clip rate %.3f%%) -> %s%n",
         r.path("drifted").asBoolean() ? "DRIFT" : "no drift", r.path("meanPsi").asDouble(),

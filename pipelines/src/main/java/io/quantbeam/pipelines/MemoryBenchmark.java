@@ -8,7 +8,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
-import java.util.Optional;
 import org.apache.beam.sdk.options.Description;
 
 /**
@@ -30,12 +29,9 @@ public final class MemoryBenchmark {
   }
 
   public static void main(String[] args) throws IOException, InterruptedException {
-    Optional<MemoryBenchOptions> parsed = Commands.MEMORY_BENCH.parse(List.of(args));
-    if (parsed.isEmpty()) {
-      return; // --help
-    }
-    List<Integer> sizes = parsed.get().getSizes();
-    String output = parsed.get().getOutput();
+    MemoryBenchOptions options = Commands.MEMORY_BENCH.parseOrExit(List.of(args));
+    List<Integer> sizes = options.getSizes();
+    String output = options.getOutput();
     // what this command sets per run, or consumes itself, is not passed on
     List<String> passThrough = CommandLine.without(List.of(args), "sizes", "output", "maxExamples");
     String java = ProcessHandle.current().info().command().orElse("java");

@@ -17,7 +17,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.Optional;
 import java.util.TreeMap;
 import org.apache.beam.sdk.options.Default;
 import org.apache.beam.sdk.options.Description;
@@ -52,10 +51,7 @@ public final class OpProfile {
   }
 
   public static void main(String[] args) throws IOException, OrtException {
-    Optional<OpProfileOptions> parsed = Commands.OP_PROFILE.parse(CommandLine.options(args));
-    if (parsed.isEmpty()) {
-      return; // --help
-    }
+    OpProfileOptions options = Commands.OP_PROFILE.parseOrExit(CommandLine.options(args));
     List<String> files = CommandLine.words(args);
     if (files.size() < 2) {
       System.err.println(Commands.OP_PROFILE.usageLine());
@@ -77,7 +73,7 @@ public final class OpProfile {
         o.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
         o.setExecutionMode(OrtSession.SessionOptions.ExecutionMode.SEQUENTIAL);
         o.setInterOpNumThreads(1);
-        o.setIntraOpNumThreads(parsed.get().getThreads());
+        o.setIntraOpNumThreads(options.getThreads());
         o.enableProfiling(dir.resolve("model" + m).toString());
         try (OrtSession s = env.createSession(args[m], o)) {
           for (int pass = 0; pass < 3; pass++) {
@@ -106,7 +102,7 @@ public final class OpProfile {
               total / 1000.0 / calls);
           final long t = total;
           byOp.entrySet().stream().sorted((x, y) -> Long.compare(y.getValue(), x.getValue()))
-              .limit(parsed.get().getTop()).forEach(e -> System.out.printf(Locale.ROOT,
+              .limit(options.getTop()).forEach(e -> System.out.printf(Locale.ROOT,
                   "  %-24s %3d nodes %5.1f%% %8.2f ms/batch%n", e.getKey(),
                   nodes.get(e.getKey()).size(), 100.0 * e.getValue() / t,
                   e.getValue() / 1000.0 / calls));

@@ -31,7 +31,6 @@ import java.util.Arrays;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.stream.Collectors;
@@ -78,12 +77,8 @@ public final class QuantizePipeline {
   private QuantizePipeline() {}
 
   public static void main(String[] args) {
-    Optional<QuantizeOptions> parsed =
-        Commands.QUANTIZE.parse(List.of(LocalRunnerDefaults.withDefault(args)));
-    if (parsed.isEmpty()) {
-      return; // --help
-    }
-    QuantizeOptions options = parsed.get();
+    QuantizeOptions options =
+        Commands.QUANTIZE.parseOrExit(List.of(LocalRunnerDefaults.withDefault(args)));
     JsonNode report = run(options);
     System.out.println("Wrote " + report.path("model").path("path").asText() + " (sha256 "
         + report.path("model").path("sha256").asText() + ") and "

@@ -22,7 +22,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.Optional;
 import org.apache.beam.sdk.options.Default;
 import org.apache.beam.sdk.options.Description;
 import org.apache.beam.sdk.options.PipelineOptions;
@@ -160,11 +159,7 @@ public final class Sst2Benchmark {
 
   public static void main(String[] args) throws IOException {
     Path root = DemoCommand.root();
-    Optional<Sst2BenchOptions> parsed = Commands.sst2Bench(root).parse(List.of(args));
-    if (parsed.isEmpty()) {
-      return; // --help
-    }
-    Sst2BenchOptions o = parsed.get();
+    Sst2BenchOptions o = Commands.sst2Bench(root).parseOrExit(List.of(args));
     Path int8 = Path.of(o.getInt8());
     if (!Files.isRegularFile(int8)) {
       throw new QuantbeamException("No INT8 model at " + int8 + ": run ./quantbeam demo first"

@@ -55,11 +55,7 @@ public final class FlinkCommand {
     List<String> rest = args.subList(1, args.size());
     switch (args.get(0)) {
       case "start" -> {
-        Optional<FlinkStartOptions> parsed = Commands.FLINK_START.parse(rest);
-        if (parsed.isEmpty()) {
-          return 0; // --help
-        }
-        FlinkStartOptions o = parsed.get();
+        FlinkStartOptions o = Commands.FLINK_START.parseOrExit(rest);
         if (o.getSlots().size() != 1) {
           throw new QuantbeamException("flink start takes one --slots number (slots per"
               + " TaskManager), got " + o.getSlots());

@@ -13,7 +13,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.Optional;
 import org.apache.beam.sdk.options.Description;
 import org.apache.beam.sdk.options.PipelineOptions;
 
@@ -59,11 +58,8 @@ public final class FlinkScalingBenchmark {
   }
 
   static void run(List<String> args) {
-    Optional<FlinkBenchOptions> parsed = Commands.FLINK_BENCH.parse(args);
-    if (parsed.isEmpty()) {
-      return; // --help
-    }
-    List<Integer> slots = parsed.get().getSlots();
+    FlinkBenchOptions options = Commands.FLINK_BENCH.parseOrExit(args);
+    List<Integer> slots = options.getSlots();
     int maxSlots = slots.stream().mapToInt(Integer::intValue).max().orElse(1);
     // this command sets the output, parallelism and master of each run itself
     List<String> quantize = CommandLine.without(
@@ -80,15 +76,14 @@ public final class FlinkScalingBenchmark {
         .withRunDir(root.resolve("flink-conf/target/bench-cluster"))
         .withTaskManagers(1, maxSlots)
         .withPorts(FlinkCluster.freePort(), FlinkCluster.freePort())
-        .withTaskManagerMemory(parsed.get().getTmMemory())
+        .withTaskManagerMemory(options.getTmMemory())
         .attached(true);
     int cores = Runtime.getRuntime().availableProcessors();
     try (FlinkCluster cluster = FlinkCluster.start(settings)) {
       System.out.printf(Locale.ROOT, "cluster: 1 TaskManager x %d slots, %d cores, web UI %s%n",
           maxSlots, cores, cluster.webUrl());
       long w0 = System.nanoTime();
-      List<String> warm = new ArrayList<>(quantize);
-      warm.removeIf(a -> a.startsWith("--maxExamples="));
+      List<String> warm = CommandLine.without(quantize, "maxExamples");
       warm.add("--maxExamples=64");
       submit(cluster, warm, work.resolve("warmup"), 1);
       System.out.printf(Locale.ROOT, "warm-up job (64 examples): %.1f s%n",
