@@ -28,11 +28,12 @@ public final class CommandLine {
   private CommandLine() {}
 
   /**
-   * A command: its words ({@code "bench calibration"}), what follows them in its usage line, one
-   * line on what it does, its options interface, and defaults of its own that are added to the
-   * command line unless the user gives the option (for values that depend on the checkout, or
-   * that differ from another command's option of the same name: Beam requires one annotation per
-   * option name across every interface loaded together).
+   * A command: how it is invoked ({@code "quantbeam bench calibration"}), what follows that in
+   * its usage line, one line on what it does, its options interface (null: none), and defaults
+   * of its own that are added to the command line unless the user gives the option (for values
+   * that depend on the checkout, or that differ from another command's option of the same name:
+   * Beam requires the same {@code @Default} on an option name in every interface loaded
+   * together).
    *
    * @param strict false for a command that passes the options it does not know on to another
    *     command ({@code bench flink} to {@code quantize}), which then checks them
@@ -101,7 +102,7 @@ public final class CommandLine {
       return o.get();
     }
 
-    /** The usage line, the summary, the command's own defaults, then Beam's option list. */
+    /** The usage line, the summary, then Beam's list of the command's options, with its defaults. */
     public void printHelp(PrintStream out) {
       out.println(usageLine());
       out.print(wrap(summary, "", 96));
