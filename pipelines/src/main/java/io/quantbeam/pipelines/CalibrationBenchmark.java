@@ -23,7 +23,7 @@ import java.util.Map;
 import org.apache.avro.generic.GenericData;
 import org.apache.avro.generic.GenericRecord;
 import org.apache.beam.sdk.Pipeline;
-import org.apache.beam.sdk.options.PipelineOptionsFactory;
+import org.apache.beam.sdk.options.Description;
 import org.apache.parquet.avro.AvroParquetReader;
 import org.apache.parquet.hadoop.ParquetReader;
 import org.apache.parquet.io.LocalInputFile;
@@ -45,27 +45,22 @@ import org.apache.parquet.io.LocalInputFile;
 public final class CalibrationBenchmark {
   private CalibrationBenchmark() {}
 
+  /** Options of {@code bench calibration}: quantize's, and the number of warm rounds. */
+  public interface CalibrationBenchOptions extends QuantizeOptions {
+    // no annotated default: bench (sst2) has a --rounds of its own with another default
+    @Description("Warm rounds, each the pipeline between two FP32 passes")
+    int getRounds();
+
+    void setRounds(int value);
+  }
+
   public static void main(String[] args) throws IOException {
-    int rounds = 3;
-    List<String> rest = new ArrayList<>();
-    for (String a : args) {
-      if (a.startsWith("--rounds=")) {
-        try {
-          rounds = Integer.parseInt(a.substring("--rounds=".length()));
-        } catch (NumberFormatException e) {
-          throw new QuantbeamException("--rounds must be a whole number, got '" + a + "'");
-        }
-      } else {
-        rest.add(a);
-      }
-    }
+    CalibrationBenchOptions o =
+        Commands.CALIBRATION_BENCH.parseOrExit(List.of(LocalRunnerDefaults.withDefault(args)));
+    int rounds = o.getRounds();
     if (rounds < 1) {
       throw new QuantbeamException("--rounds must be at least 1");
     }
-    PipelineOptionsFactory.register(QuantizeOptions.class);
-    QuantizeOptions o = PipelineOptionsFactory.fromArgs(
-        LocalRunnerDefaults.withDefault(rest.toArray(String[]::new))).withValidation()
-        .as(QuantizeOptions.class);
     List<String> texts = new ArrayList<>();
     try (ParquetReader<GenericRecord> r = AvroParquetReader.<GenericRecord>builder(
         new LocalInputFile(Path.of(o.getCalibrationData()))).withDataModel(GenericData.get())

@@ -16,6 +16,8 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.stream.Stream;
+import org.apache.beam.sdk.options.Description;
+import org.apache.beam.sdk.options.PipelineOptions;
 
 /**
  * Compares two output folders of {@code quantize} (e.g. an uninterrupted run and a run that was
@@ -26,7 +28,7 @@ import java.util.stream.Stream;
  * to be complete. Exit code 0 when the runs agree, 1 with the differences otherwise.
  *
  * <pre>java -cp pipelines/target/quantbeam-pipelines.jar io.quantbeam.pipelines.CompareRuns A B</pre>
- * ({@code --check-model FILE} only loads one model: it fails on a half-written file.)
+ * ({@code --checkModel=FILE} only loads one model: it fails on a half-written file.)
  */
 public final class CompareRuns {
   /** report.json fields that depend on timing or the machine's state, not on the inputs. */
@@ -35,15 +37,25 @@ public final class CompareRuns {
 
   private CompareRuns() {}
 
+  /** Options of CompareRuns (the two folders are its words). */
+  public interface CompareRunsOptions extends PipelineOptions {
+    @Description("Only load this model (and so parse all of it): fails on a half-written file")
+    String getCheckModel();
+
+    void setCheckModel(String value);
+  }
+
   public static void main(String[] args) throws IOException {
-    if (args.length == 2 && args[0].equals("--check-model")) {
-      // loads (and so parses) the whole file: a half-written model fails here
-      io.quantbeam.core.onnx.OnnxModelIO.load(Path.of(args[1]));
-      System.out.println("  complete: " + args[1]);
+    CompareRunsOptions options = Commands.COMPARE_RUNS.parseOrExit(CommandLine.options(args));
+    String model = options.getCheckModel();
+    if (model != null) {
+      io.quantbeam.core.onnx.OnnxModelIO.load(Path.of(model));
+      System.out.println("  complete: " + model);
       return;
     }
+    args = CommandLine.words(args).toArray(String[]::new);
     if (args.length != 2) {
-      System.err.println("usage: CompareRuns OUTPUT_A OUTPUT_B");
+      System.err.println(Commands.COMPARE_RUNS.usageLine());
       System.exit(2);
     }
     List<String> diffs = compare(Path.of(args[0]), Path.of(args[1]));

@@ -5,12 +5,10 @@ import io.quantbeam.core.QuantbeamException;
 import io.quantbeam.datasets.DemoClassifier;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import org.apache.beam.sdk.options.PipelineOptionsFactory;
 
 /**
  * {@code quantbeam demo}: the whole mission on the bundled model and data, on DirectRunner. Builds
@@ -58,24 +56,17 @@ public final class DemoCommand {
     return o;
   }
 
-  /** Defaults, then the user's {@code --name=value} arguments on top. */
+  /** The user's arguments, then the demo's defaults for the options they do not give. */
   static List<String> arguments(Map<String, String> defaults, String[] args) {
-    Map<String, String> o = new LinkedHashMap<>(defaults);
-    for (String a : args) {
-      int eq = a.indexOf('=');
-      if (!a.startsWith("--") || eq < 0) {
-        throw new QuantbeamException("demo takes --name=value options, got '" + a + "'");
-      }
-      o.put(a.substring(2, eq), a.substring(eq + 1));
-    }
-    List<String> out = new ArrayList<>();
-    o.forEach((k, v) -> out.add("--" + k + "=" + v));
-    return out;
+    return CommandLine.withDefaults(List.of(args), defaults);
   }
 
   public static void main(String[] args) {
     long t0 = System.nanoTime();
     Path root = root();
+    if (Commands.demo(root).helpAsked(List.of(args))) {
+      return; // before the classifier is built
+    }
     Path datasets = root.resolve("datasets");
     if (!Files.isRegularFile(datasets.resolve("sst2/dev.parquet"))) {
       throw new QuantbeamException("No datasets/sst2/dev.parquet under " + root + ": run the demo"
@@ -105,10 +96,8 @@ public final class DemoCommand {
           + " rank node sensitivity, build candidates, validate FP32 and every candidate on the"
           + " 872 SST-2 dev sentences, time them, select");
       progress.note("./quantbeam quantize " + String.join(" ", argv));
-      PipelineOptionsFactory.register(QuantizeOptions.class);
-      QuantizeOptions options = PipelineOptionsFactory.fromArgs(
-          LocalRunnerDefaults.withDefault(argv.toArray(String[]::new)))
-          .withValidation().as(QuantizeOptions.class);
+      QuantizeOptions options = Commands.QUANTIZE.parse(List.of(
+          LocalRunnerDefaults.withDefault(argv.toArray(String[]::new)))).orElseThrow();
       JsonNode report = QuantizePipeline.run(options);
       progress.close();
       System.out.println();

@@ -1,24 +1,13 @@
 package io.quantbeam.pipelines;
 
+import com.fasterxml.jackson.annotation.JsonCreator;
+import io.quantbeam.core.EnumNames;
 import org.apache.beam.sdk.options.Default;
 import org.apache.beam.sdk.options.Description;
-import org.apache.beam.sdk.options.PipelineOptions;
 import org.apache.beam.sdk.options.Validation;
 
 /** Options of {@code quantbeam drift}. */
-public interface DriftOptions extends PipelineOptions {
-  @Description("The model registry folder (holds <modelName>/v<N>/ and <modelName>/current)")
-  @Validation.Required
-  String getRegistry();
-
-  void setRegistry(String value);
-
-  @Description("The model's name in the registry")
-  @Validation.Required
-  String getModelName();
-
-  void setModelName(String value);
-
+public interface DriftOptions extends ModelRegistryOptions {
   @Description("The production sample: a Parquet file or file pattern with a text column")
   @Validation.Required
   String getProductionData();
@@ -55,12 +44,23 @@ public interface DriftOptions extends PipelineOptions {
 
   void setMaxJudgeExamples(int value);
 
-  @Description("Recalibration policy on drift: 'window' (the production sample alone) or 'merge'"
+  @Description("Recalibration policy on drift: window (the production sample alone) or merge"
       + " (the serving table and the production sample's statistics merged exactly)")
-  @Default.String("window")
-  String getPolicy();
+  @Default.Enum("WINDOW")
+  Policy getPolicy();
 
-  void setPolicy(String value);
+  void setPolicy(Policy value);
+
+  /** How a challenger is calibrated on drift. */
+  enum Policy {
+    WINDOW, MERGE;
+
+    /** Any case; also how Beam reads {@code --policy}. */
+    @JsonCreator
+    public static Policy of(String name) {
+      return EnumNames.parse(Policy.class, name, "policy");
+    }
+  }
 
   @Description("Drift when the mean PSI over calibrated tensors reaches this (MiniLM: same-domain"
       + " text about 0.003, IMDB reviews vs SST-2 phrases 0.05)")

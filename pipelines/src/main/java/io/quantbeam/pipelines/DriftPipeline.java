@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.quantbeam.core.Quantbeam;
+import io.quantbeam.core.EnumNames;
 import io.quantbeam.core.QuantbeamException;
 import io.quantbeam.core.drift.DriftCheck;
 import io.quantbeam.core.drift.DriftResult;
@@ -68,9 +69,7 @@ public final class DriftPipeline {
   private DriftPipeline() {}
 
   public static void main(String[] args) {
-    PipelineOptionsFactory.register(DriftOptions.class);
-    DriftOptions o = PipelineOptionsFactory.fromArgs(LocalRunnerDefaults.withDefault(args))
-        .withValidation().as(DriftOptions.class);
+    DriftOptions o = Commands.DRIFT.parseOrExit(List.of(LocalRunnerDefaults.withDefault(args)));
     JsonNode r = run(o);
     System.out.printf(Locale.ROOT, "drift: %s (score %.3f, mean clip rate %.3f%%) -> %s%n",
         r.path("drifted").asBoolean() ? "DRIFT" : "no drift", r.path("meanPsi").asDouble(),
@@ -84,11 +83,7 @@ public final class DriftPipeline {
   public static JsonNode run(DriftOptions o) {
     DriftThresholds thresholds = new DriftThresholds(o.getPsiThreshold(),
         o.getClipRateThreshold(), o.getUnknownTokenRateThreshold());
-    String policy = o.getPolicy().trim().toLowerCase(Locale.ROOT);
-    if (!policy.equals("window") && !policy.equals("merge")) {
-      throw new QuantbeamException("--policy must be 'window' or 'merge', got '" + o.getPolicy()
-          + "'");
-    }
+    String policy = EnumNames.display(o.getPolicy()); // as the report and manifest name it
     if (o.getHoldoutData() != null && !o.getHoldoutData().isBlank()
         && !Files.isRegularFile(Path.of(o.getHoldoutData()))) {
       // checked now, not after the production sample has been observed and a challenger built

@@ -1,7 +1,8 @@
 package io.quantbeam.pipelines;
 
-import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * DirectRunner settings for a real run, added to the command line when the run is local and the
@@ -24,32 +25,22 @@ final class LocalRunnerDefaults {
 
   /** {@code args} plus the local defaults the user did not set; other runners are left alone. */
   static String[] withDefault(String[] args) {
-    int intraOp = 0;
-    for (String a : args) {
-      if (a.startsWith("--runner=") && !a.equals("--runner=DirectRunner")) {
-        return args;
-      }
-      if (a.startsWith("--intraOpThreads=")) {
-        try {
-          intraOp = Integer.parseInt(a.substring("--intraOpThreads=".length()).trim());
-        } catch (NumberFormatException e) {
-          return args; // option validation reports it
-        }
-      }
+    List<String> given = List.of(args);
+    if (!CommandLine.value(given, "runner").orElse("DirectRunner").equals("DirectRunner")) {
+      return args;
     }
-    List<String> out = new ArrayList<>(List.of(args));
-    addUnlessGiven(out, "targetParallelism",
+    int intraOp;
+    try {
+      intraOp = Integer.parseInt(CommandLine.value(given, "intraOpThreads").orElse("0").trim());
+    } catch (NumberFormatException e) {
+      return args; // option validation reports it
+    }
+    Map<String, String> local = new LinkedHashMap<>();
+    local.put("targetParallelism",
         String.valueOf(workers(Runtime.getRuntime().availableProcessors(), intraOp)));
-    addUnlessGiven(out, "enforceImmutability", "false");
-    addUnlessGiven(out, "enforceEncodability", "false");
-    return out.toArray(String[]::new);
-  }
-
-  private static void addUnlessGiven(List<String> args, String name, String value) {
-    String prefix = "--" + name;
-    if (args.stream().noneMatch(a -> a.equals(prefix) || a.startsWith(prefix + "="))) {
-      args.add(prefix + "=" + value);
-    }
+    local.put("enforceImmutability", "false");
+    local.put("enforceEncodability", "false");
+    return CommandLine.withDefaults(given, local).toArray(String[]::new);
   }
 
   /** Sessions that fit side by side; intra-op 0 (ONNX Runtime's default) uses every core. */

@@ -1,33 +1,18 @@
 package io.quantbeam.pipelines;
 
 import io.quantbeam.core.QuantbeamException;
+import io.quantbeam.pipelines.CommandLine.Command;
+import io.quantbeam.pipelines.flink.FlinkScalingBenchmark;
 import java.util.Arrays;
+import java.util.List;
 
-/** {@code quantbeam <command> [--option=value ...]}: dispatches to a pipeline. */
+/** {@code quantbeam <command> [words] [--option=value ...]}: dispatches to a command. */
 public final class Main {
   private Main() {}
 
   public static void main(String[] args) throws Exception {
     if (args.length == 0 || args[0].equals("help") || args[0].equals("--help")) {
-      System.out.println("usage: quantbeam <command> [--option=value ...]\n"
-          + "commands:\n"
-          + "  demo       the whole mission on the bundled MiniLM SST-2 classifier and data:\n"
-          + "             calibrate, quantize, validate, sweep, select, report (target/demo)\n"
-          + "  quantize   calibrate on Parquet texts with Beam and write model.int8.onnx,\n"
-          + "             calibration.qbct and report.json (--help=QuantizeOptions for options);\n"
-          + "             with --validationData=LABELED.parquet --labelColumn=label also validates,\n"
-          + "             sweeps exclusion sets (--sweep, --excludeSets), selects against\n"
-          + "             --maxAccuracyDrop (exit code 3 when nothing passes) and writes report.html\n"
-          + "  drift      check a production sample against the registry's serving model; on drift\n"
-          + "             recalibrate, judge, and promote only a better model\n"
-          + "             (--help=DriftOptions for options)\n"
-          + "  registry register|list|rollback   the versioned model registry by hand\n"
-          + "  bench      SST-2 dev: FP32 vs the demo's INT8 model vs ONNX Runtime's dynamic\n"
-          + "             quantization (same head), accuracy, latency, sentences/s, size\n"
-          + "  bench calibration   pipeline examples/s vs plain FP32 inference, and peak RSS\n"
-          + "  bench memory        peak RSS of quantize at several corpus sizes (--sizes=2000,20000)\n"
-          + "Beam options (--runner, --targetParallelism, ...) pass through; DirectRunner is the"
-          + " default.");
+      System.out.println(usage());
       return;
     }
     String[] rest = Arrays.copyOfRange(args, 1, args.length);
@@ -37,28 +22,7 @@ public final class Main {
         case "drift" -> DriftPipeline.main(rest);
         case "registry" -> RegistryCommand.main(rest);
         case "demo" -> DemoCommand.main(rest);
-        case "bench" -> {
-          String what = rest.length == 0 || rest[0].startsWith("--") ? "sst2" : rest[0];
-          if (rest.length > 0 && rest[0].startsWith("--")) {
-            rest = Arrays.copyOf(rest, rest.length + 1);
-            System.arraycopy(rest, 0, rest, 1, rest.length - 1);
-            rest[0] = what;
-          }
-          String[] benchArgs = rest.length == 0 ? rest : Arrays.copyOfRange(rest, 1, rest.length);
-          switch (what) {
-            case "sst2" -> Sst2Benchmark.main(benchArgs);
-            case "calibration" -> CalibrationBenchmark.main(benchArgs);
-            case "memory" -> MemoryBenchmark.main(benchArgs);
-            default -> {
-              System.err.println("usage: quantbeam bench [sst2] [--int8=target/demo/model.int8.onnx"
-                  + " --intraOpThreads=2 --rounds=5 --singles=64 --output=target/bench]\n"
-                  + "       quantbeam bench calibration|memory --model=..."
-                  + " --tokenizer=... --calibrationData=FILE.parquet --output=..."
-                  + " [--maxExamples=5000 | --sizes=2000,20000]");
-              System.exit(2);
-            }
-          }
-        }
+        case "bench" -> bench(rest);
         default -> {
           System.err.println("unknown command '" + args[0] + "'; try: quantbeam help");
           System.exit(2);
@@ -68,5 +32,38 @@ public final class Main {
       System.err.println("error: " + e.getMessage());
       System.exit(1);
     }
+  }
+
+  /** {@code bench [sst2|calibration|memory|flink] [--option=value ...]}. */
+  private static void bench(String[] rest) throws Exception {
+    List<String> words = CommandLine.words(rest);
+    String[] options = words.isEmpty() ? rest : Arrays.copyOfRange(rest, 1, rest.length);
+    switch (words.isEmpty() ? "sst2" : words.get(0)) {
+      case "sst2" -> Sst2Benchmark.main(options);
+      case "calibration" -> CalibrationBenchmark.main(options);
+      case "memory" -> MemoryBenchmark.main(options);
+      case "flink" -> FlinkScalingBenchmark.main(options);
+      default -> {
+        System.err.println("unknown bench '" + words.get(0) + "': use sst2 (the default),"
+            + " calibration, memory or flink");
+        System.exit(2);
+      }
+    }
+  }
+
+  /** Every command with its one-line summary, from {@link Commands}. */
+  static String usage() {
+    StringBuilder u = new StringBuilder("usage: quantbeam <command> [--option=value ...]\n"
+        + "`quantbeam <command> --help` lists a command's options; docs/options.md all of them.\n"
+        + "commands:\n");
+    for (Command<?> c : Commands.all(DemoCommand.root())) {
+      if (c.name().startsWith("quantbeam ")) {
+        u.append("  ").append(c.name().substring("quantbeam ".length()))
+            .append(c.usage().isEmpty() ? "" : " " + c.usage()).append('\n')
+            .append(CommandLine.wrap(c.summary(), "      ", 96));
+      }
+    }
+    return u.append("Beam options (--runner, --targetParallelism, ...) pass through; DirectRunner"
+        + " is the default.").toString();
   }
 }

@@ -6,9 +6,9 @@ import io.quantbeam.core.QuantbeamException;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
+import org.apache.beam.sdk.options.Description;
 
 /**
  * {@code quantbeam bench memory --sizes=2000,20000 --output=DIR <quantize options>}: runs
@@ -19,23 +19,21 @@ import java.util.Locale;
 public final class MemoryBenchmark {
   private MemoryBenchmark() {}
 
+  /** Options of {@code bench memory}: quantize's (passed to each run), and the corpus sizes. */
+  public interface MemoryBenchOptions extends QuantizeOptions {
+    @Description("Corpus sizes, a comma list: one quantize run with --maxExamples=N each, its"
+        + " output in <output>/examples-N")
+    List<Integer> getSizes();
+
+    void setSizes(List<Integer> value);
+  }
+
   public static void main(String[] args) throws IOException, InterruptedException {
-    List<Integer> sizes = List.of(2000, 20000);
-    String output = null;
-    List<String> passThrough = new ArrayList<>();
-    for (String a : args) {
-      if (a.startsWith("--sizes=")) {
-        sizes = Arrays.stream(a.substring(8).split(",")).map(String::trim)
-            .map(Integer::valueOf).toList();
-      } else if (a.startsWith("--output=")) {
-        output = a.substring(9);
-      } else if (!a.startsWith("--maxExamples=")) {
-        passThrough.add(a);
-      }
-    }
-    if (output == null) {
-      throw new QuantbeamException("bench memory needs --output=DIR (one sub-folder per size)");
-    }
+    MemoryBenchOptions options = Commands.MEMORY_BENCH.parseOrExit(List.of(args));
+    List<Integer> sizes = options.getSizes();
+    String output = options.getOutput();
+    // what this command sets per run, or consumes itself, is not passed on
+    List<String> passThrough = CommandLine.without(List.of(args), "sizes", "output", "maxExamples");
     String java = ProcessHandle.current().info().command().orElse("java");
     List<double[]> rows = new ArrayList<>();
     for (int n : sizes) {

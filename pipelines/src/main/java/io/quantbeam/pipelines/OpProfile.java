@@ -18,25 +18,46 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.TreeMap;
+import org.apache.beam.sdk.options.Default;
+import org.apache.beam.sdk.options.Description;
+import org.apache.beam.sdk.options.PipelineOptions;
 
 /**
  * Where a model's time goes, per op type, with ONNX Runtime's profiler: the first 320 SST-2 dev
- * sentences in 10 batches of 32, 3 passes, 2 intra-op threads ({@code -Dthreads=N}), the session
+ * sentences in 10 batches of 32, 3 passes, 2 intra-op threads ({@code --threads=N}), the session
  * settings of {@code OrtSessions}. Prints, per op type of the optimized graph, its nodes and its
- * share of the kernel time, the 12 largest ({@code -Dtop=N}); only shares compare across runs on a
+ * share of the kernel time, the 12 largest ({@code --top=N}); only shares compare across runs on a
  * shared machine. With 1 thread the kernel times add up to the work each model needs.
  *
- * <pre>java [-Dthreads=1] -cp pipelines/target/quantbeam-pipelines.jar
- *     io.quantbeam.pipelines.OpProfile TOKENIZER.json MODEL.onnx [MODEL.onnx ...]</pre>
+ * <pre>java -cp pipelines/target/quantbeam-pipelines.jar io.quantbeam.pipelines.OpProfile
+ *     TOKENIZER.json MODEL.onnx [MODEL.onnx ...] [--threads=1] [--top=30]</pre>
  */
 public final class OpProfile {
   private OpProfile() {}
 
+  /** Options of OpProfile (the tokenizer and models are its words). */
+  public interface OpProfileOptions extends PipelineOptions {
+    @Description("ONNX Runtime intra-op threads of the profiled session")
+    @Default.Integer(2)
+    int getThreads();
+
+    void setThreads(int value);
+
+    @Description("Op types listed per model, the largest shares first")
+    @Default.Integer(12)
+    int getTop();
+
+    void setTop(int value);
+  }
+
   public static void main(String[] args) throws IOException, OrtException {
-    if (args.length < 2) {
-      System.err.println("usage: OpProfile TOKENIZER.json MODEL.onnx [MODEL.onnx ...]");
+    OpProfileOptions options = Commands.OP_PROFILE.parseOrExit(CommandLine.options(args));
+    List<String> files = CommandLine.words(args);
+    if (files.size() < 2) {
+      System.err.println(Commands.OP_PROFILE.usageLine());
       System.exit(2);
     }
+    args = files.toArray(String[]::new);
     List<String> texts = ParquetExamples.read(DemoCommand.root().resolve(
         "datasets/sst2/dev.parquet")).stream().map(LabeledText::text).toList();
     List<EncodedBatch> batches = new ArrayList<>();
@@ -52,7 +73,7 @@ public final class OpProfile {
         o.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
         o.setExecutionMode(OrtSession.SessionOptions.ExecutionMode.SEQUENTIAL);
         o.setInterOpNumThreads(1);
-        o.setIntraOpNumThreads(Integer.getInteger("threads", 2));
+        o.setIntraOpNumThreads(options.getThreads());
         o.enableProfiling(dir.resolve("model" + m).toString());
         try (OrtSession s = env.createSession(args[m], o)) {
           for (int pass = 0; pass < 3; pass++) {
@@ -81,7 +102,7 @@ public final class OpProfile {
               total / 1000.0 / calls);
           final long t = total;
           byOp.entrySet().stream().sorted((x, y) -> Long.compare(y.getValue(), x.getValue()))
-              .limit(Integer.getInteger("top", 12)).forEach(e -> System.out.printf(Locale.ROOT,
+              .limit(options.getTop()).forEach(e -> System.out.printf(Locale.ROOT,
                   "  %-24s %3d nodes %5.1f%% %8.2f ms/batch%n", e.getKey(),
                   nodes.get(e.getKey()).size(), 100.0 * e.getValue() / t,
                   e.getValue() / 1000.0 / calls));

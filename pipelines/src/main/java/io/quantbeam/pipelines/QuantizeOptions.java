@@ -1,7 +1,12 @@
 package io.quantbeam.pipelines;
 
 import io.quantbeam.core.calib.CalibrationBatches;
+import io.quantbeam.core.quant.QuantType;
+import io.quantbeam.core.stats.CalibrationMethod;
+import io.quantbeam.core.validate.Candidates;
+import java.util.List;
 import org.apache.beam.sdk.options.Default;
+import org.apache.beam.sdk.options.DefaultValueFactory;
 import org.apache.beam.sdk.options.Description;
 import org.apache.beam.sdk.options.PipelineOptions;
 import org.apache.beam.sdk.options.Validation;
@@ -71,11 +76,12 @@ public interface QuantizeOptions extends PipelineOptions {
 
   void setIntraOpThreads(int value);
 
-  @Description("Range estimation: minmax, moving-average, percentile or entropy")
-  @Default.String("minmax")
-  String getMethod();
+  @Description("Range estimation: global min/max, mean of per-batch min/max, a percentile of"
+      + " the magnitudes, or the clipping threshold of least KL divergence (entropy)")
+  @Default.Enum("MINMAX")
+  CalibrationMethod getMethod();
 
-  void setMethod(String value);
+  void setMethod(CalibrationMethod value);
 
   @Description("Percentile for --method=percentile, in (0, 100]")
   @Default.Double(99.999)
@@ -89,17 +95,17 @@ public interface QuantizeOptions extends PipelineOptions {
 
   void setEntropyBins(int value);
 
-  @Description("Activation type: uint8 or int8")
-  @Default.String("uint8")
-  String getActivationType();
+  @Description("Activation type (uint8 is what x86 integer kernels fuse)")
+  @Default.Enum("UINT8")
+  QuantType getActivationType();
 
-  void setActivationType(String value);
+  void setActivationType(QuantType value);
 
-  @Description("Weight type: int8 or uint8")
-  @Default.String("int8")
-  String getWeightType();
+  @Description("Weight type")
+  @Default.Enum("INT8")
+  QuantType getWeightType();
 
-  void setWeightType(String value);
+  void setWeightType(QuantType value);
 
   @Description("One weight scale per output channel")
   @Default.Boolean(true)
@@ -164,13 +170,23 @@ public interface QuantizeOptions extends PipelineOptions {
 
   void setExcludeSets(String value);
 
-  @Description("Sweep parts: baseline, user (--excludeSets), topk (most sensitive nodes), blocks"
-      + " (one transformer block float), optypes (one op type float), grid (method x per-channel"
-      + " x reduce-range)")
-  @Default.String(io.quantbeam.core.validate.Candidates.DEFAULT_SWEEP)
-  String getSweep();
+  // Beam's --help shows a list as <List>, so the description names every part
+  // (OptionsReferenceTest checks that it does)
+  @Description("Sweep parts, a comma list of: baseline, user (--excludeSets), topk (most sensitive"
+      + " nodes), blocks (one transformer block float), optypes (one op type float), grid (method"
+      + " x per-channel x reduce-range); default " + Candidates.DEFAULT_SWEEP)
+  @Default.InstanceFactory(DefaultSweep.class)
+  List<Candidates.Kind> getSweep();
 
-  void setSweep(String value);
+  void setSweep(List<Candidates.Kind> value);
+
+  /** {@link Candidates#DEFAULT_SWEEP} (Beam has no literal default for a list). */
+  class DefaultSweep implements DefaultValueFactory<List<Candidates.Kind>> {
+    @Override
+    public List<Candidates.Kind> create(PipelineOptions options) {
+      return List.copyOf(Candidates.Kind.parse(Candidates.DEFAULT_SWEEP));
+    }
+  }
 
   @Description("Accuracy criterion: largest drop vs FP32, in points ('0.5') or relative ('1%')")
   @Default.String(io.quantbeam.core.validate.Criterion.DEFAULT)

@@ -11,8 +11,6 @@ import io.quantbeam.core.calib.DataFingerprint;
 import io.quantbeam.core.onnx.OnnxModelIO;
 import io.quantbeam.core.quant.QdqQuantizer;
 import io.quantbeam.core.quant.QuantConfig;
-import io.quantbeam.core.quant.QuantType;
-import io.quantbeam.core.stats.CalibrationMethod;
 import io.quantbeam.core.stats.CalibrationParams;
 import io.quantbeam.core.stats.CalibrationTable;
 import io.quantbeam.core.text.LabeledText;
@@ -79,10 +77,8 @@ public final class QuantizePipeline {
   private QuantizePipeline() {}
 
   public static void main(String[] args) {
-    PipelineOptionsFactory.register(QuantizeOptions.class);
     QuantizeOptions options =
-        PipelineOptionsFactory.fromArgs(LocalRunnerDefaults.withDefault(args)).withValidation()
-            .as(QuantizeOptions.class);
+        Commands.QUANTIZE.parseOrExit(List.of(LocalRunnerDefaults.withDefault(args)));
     JsonNode report = run(options);
     System.out.println("Wrote " + report.path("model").path("path").asText() + " (sha256 "
         + report.path("model").path("sha256").asText() + ") and "
@@ -98,12 +94,12 @@ public final class QuantizePipeline {
 
   /** The quantizer configuration the options describe. */
   public static QuantConfig config(QuantizeOptions o) {
-    CalibrationParams calibration = CalibrationParams.of(CalibrationMethod.parse(o.getMethod()))
+    CalibrationParams calibration = CalibrationParams.of(o.getMethod())
         .withPercentile(o.getPercentile(), true)
         .withEntropyTargetBins(o.getEntropyBins());
     return QuantConfig.defaults()
         .withCalibration(calibration)
-        .withTypes(QuantType.parse(o.getActivationType()), QuantType.parse(o.getWeightType()))
+        .withTypes(o.getActivationType(), o.getWeightType())
         .withPerChannel(o.getPerChannel())
         .withReduceRange(o.getReduceRange())
         .withSymmetricActivations(o.getSymmetricActivations())

@@ -9,8 +9,8 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
-import java.util.HashMap;
-import java.util.Map;
+import java.util.List;
+import org.apache.beam.sdk.options.Description;
 
 /**
  * {@code quantbeam registry register|list|rollback}: the model registry by hand.
@@ -25,25 +25,34 @@ import java.util.Map;
 public final class RegistryCommand {
   private RegistryCommand() {}
 
+  /** Options of {@code quantbeam registry}. */
+  public interface RegistryOptions extends ModelRegistryOptions {
+    @Description("register: the --output folder of a finished quantize run")
+    String getFrom();
+
+    void setFrom(String value);
+
+    @Description("rollback: the version to make current (e.g. v1)")
+    String getTo();
+
+    void setTo(String value);
+  }
+
   public static void main(String[] args) throws IOException {
-    if (args.length == 0) {
-      throw new QuantbeamException("usage: quantbeam registry register|list|rollback"
-          + " --registry=DIR --modelName=NAME [--from=QUANTIZE_OUTPUT | --to=vN]");
+    List<String> options = CommandLine.options(args);
+    if (Commands.REGISTRY.helpAsked(options)) {
+      return;
     }
-    Map<String, String> opts = new HashMap<>();
-    for (int i = 1; i < args.length; i++) {
-      String a = args[i];
-      int eq = a.indexOf('=');
-      if (!a.startsWith("--") || eq < 0) {
-        throw new QuantbeamException("Unexpected argument '" + a + "': options are --name=value");
-      }
-      opts.put(a.substring(2, eq), a.substring(eq + 1));
+    List<String> words = CommandLine.words(args);
+    if (words.size() != 1) {
+      throw new QuantbeamException(Commands.REGISTRY.usageLine() + " (one of register, list,"
+          + " rollback; got " + words + ")");
     }
-    ModelRegistry registry = new ModelRegistry(Path.of(required(opts, "registry")),
-        required(opts, "modelName"));
-    switch (args[0]) {
+    RegistryOptions o = Commands.REGISTRY.parse(options).orElseThrow();
+    ModelRegistry registry = new ModelRegistry(Path.of(o.getRegistry()), o.getModelName());
+    switch (words.get(0)) {
       case "register" -> {
-        ModelRegistry.Version v = register(registry, Path.of(required(opts, "from")));
+        ModelRegistry.Version v = register(registry, Path.of(needed(o.getFrom(), "from")));
         System.out.println("registered " + v.name() + " (" + v.modelSha256() + "); current: "
             + v.name());
       }
@@ -57,20 +66,20 @@ public final class RegistryCommand {
         }
       }
       case "rollback" -> {
-        registry.setCurrent(required(opts, "to"));
-        System.out.println("current: " + required(opts, "to"));
+        registry.setCurrent(needed(o.getTo(), "to"));
+        System.out.println("current: " + o.getTo());
       }
-      default -> throw new QuantbeamException("Unknown registry command '" + args[0]
+      default -> throw new QuantbeamException("Unknown registry command '" + words.get(0)
           + "': use register, list or rollback");
     }
   }
 
-  private static String required(Map<String, String> opts, String name) {
-    String v = opts.get(name);
-    if (v == null || v.isBlank()) {
+  /** An option only one sub-command needs (Beam's @Validation.Required is for all of them). */
+  private static String needed(String value, String name) {
+    if (value == null || value.isBlank()) {
       throw new QuantbeamException("quantbeam registry needs --" + name + "=...");
     }
-    return v;
+    return value;
   }
 
   /** Registers a quantize run's output (its report says what is where) and makes it current. */

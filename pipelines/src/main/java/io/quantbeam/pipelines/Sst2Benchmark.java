@@ -22,6 +22,9 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import org.apache.beam.sdk.options.Default;
+import org.apache.beam.sdk.options.Description;
+import org.apache.beam.sdk.options.PipelineOptions;
 
 /**
  * {@code quantbeam bench}: the benchmark people quote. On SST-2 dev, in one process with the same
@@ -92,36 +95,80 @@ public final class Sst2Benchmark {
     return String.format(Locale.ROOT, "%.1f%% interval %.3f to %.3f", 100 * i[2], i[0], i[1]);
   }
 
+  /**
+   * Options of {@code quantbeam bench}. The paths, --intraOpThreads and --rounds are in
+   * {@link #defaults}: they depend on the checkout, or differ from the default of quantize's and
+   * bench calibration's option of the same name, and Beam allows one annotation per name.
+   */
+  public interface Sst2BenchOptions extends PipelineOptions {
+    @Description("Our INT8 model of the demo classifier (default: the demo's)")
+    String getInt8();
+
+    void setInt8(String value);
+
+    @Description("Labeled SST-2 dev Parquet file")
+    String getData();
+
+    void setData(String value);
+
+    @Description("ONNX Runtime intra-op threads of every model's session")
+    @Default.Integer(0) // as quantize's; this command's own default is 2
+    int getIntraOpThreads();
+
+    void setIntraOpThreads(int value);
+
+    @Description("Timed rounds after one warm-up round")
+    int getRounds();
+
+    void setRounds(int value);
+
+    @Description("Single-sentence calls per model and round")
+    @Default.Integer(64)
+    int getSingles();
+
+    void setSingles(int value);
+
+    @Description("Passes of the call-by-call comparison at one intra-op thread (0: skip it)")
+    @Default.Integer(2)
+    int getCallPasses();
+
+    void setCallPasses(int value);
+
+    @Description("Folder for bench.json")
+    String getOutput();
+
+    void setOutput(String value);
+
+    @Description("Another INT8 model of the same classifier timed in the same process (A/B of a"
+        + " change)")
+    String getCompare();
+
+    void setCompare(String value);
+  }
+
+  /** The defaults that depend on the checkout or differ from other commands' options. */
+  static Map<String, String> defaults(Path root) {
+    Map<String, String> d = new LinkedHashMap<>();
+    d.put("int8", root.resolve("target/demo/model.int8.onnx").toString());
+    d.put("data", root.resolve("datasets/sst2/dev.parquet").toString());
+    d.put("intraOpThreads", "2");
+    d.put("rounds", "5");
+    d.put("output", root.resolve("target/bench").toString());
+    return d;
+  }
+
   public static void main(String[] args) throws IOException {
-    Map<String, String> o = new LinkedHashMap<>();
     Path root = DemoCommand.root();
-    o.put("int8", root.resolve("target/demo/model.int8.onnx").toString());
-    o.put("data", root.resolve("datasets/sst2/dev.parquet").toString());
-    o.put("intraOpThreads", "2");
-    o.put("rounds", "5");
-    o.put("singles", "64");
-    // passes of the call-by-call comparison at one thread (0: skip it)
-    o.put("callPasses", "2");
-    o.put("output", root.resolve("target/bench").toString());
-    // another INT8 model of the same classifier timed in the same process (A/B of a change)
-    o.put("compare", "");
-    for (String a : args) {
-      int eq = a.indexOf('=');
-      if (!a.startsWith("--") || eq < 0 || !o.containsKey(a.substring(2, eq))) {
-        throw new QuantbeamException("bench options: " + o.keySet().stream().map(k -> "--" + k)
-            .toList() + " (got '" + a + "')");
-      }
-      o.put(a.substring(2, eq), a.substring(eq + 1));
-    }
-    Path int8 = Path.of(o.get("int8"));
+    Sst2BenchOptions o = Commands.sst2Bench(root).parseOrExit(List.of(args));
+    Path int8 = Path.of(o.getInt8());
     if (!Files.isRegularFile(int8)) {
       throw new QuantbeamException("No INT8 model at " + int8 + ": run ./quantbeam demo first"
           + " (or pass --int8=model.int8.onnx of the demo classifier)");
     }
-    int threads = Integer.parseInt(o.get("intraOpThreads"));
-    int rounds = Integer.parseInt(o.get("rounds"));
-    int singles = Integer.parseInt(o.get("singles"));
-    int callPasses = Integer.parseInt(o.get("callPasses"));
+    int threads = o.getIntraOpThreads();
+    int rounds = o.getRounds();
+    int singles = o.getSingles();
+    int callPasses = o.getCallPasses();
     if (rounds < 1 || singles < 1 || callPasses < 0) {
       throw new QuantbeamException("--rounds and --singles must be >= 1, --callPasses >= 0");
     }
@@ -132,15 +179,15 @@ public final class Sst2Benchmark {
     models.put("FP32", built.model());
     models.put(INT8, int8);
     models.put(DYNAMIC, DemoClassifier.dynamicReference(cache, datasets));
-    if (!o.get("compare").isEmpty()) {
-      Path compare = Path.of(o.get("compare"));
+    if (o.getCompare() != null && !o.getCompare().isEmpty()) {
+      Path compare = Path.of(o.getCompare());
       if (!Files.isRegularFile(compare)) {
         throw new QuantbeamException("No model at --compare=" + compare);
       }
       models.put("compare: " + compare.getFileName(), compare);
     }
 
-    List<LabeledText> dev = ParquetExamples.read(Path.of(o.get("data")));
+    List<LabeledText> dev = ParquetExamples.read(Path.of(o.getData()));
     List<EncodedBatch> batches = new ArrayList<>();
     List<EncodedBatch> ones = new ArrayList<>();
     List<EncodedBatch> everyOne = new ArrayList<>();
@@ -239,7 +286,7 @@ public final class Sst2Benchmark {
         + " order, last batch %d; %d single-sentence calls; %d intra-op threads, 1 inter-op"
         + " thread, all graph optimisations, sequential execution, same for every model; 1"
         + " warm-up round then %d rounds, models interleaved in rotated order; %d cores; load"
-        + " average at the end %.2f", dev.size(), o.get("data"), dev.size() % BATCH == 0 ? BATCH
+        + " average at the end %.2f", dev.size(), o.getData(), dev.size() % BATCH == 0 ? BATCH
             : dev.size() % BATCH, ones.size(), threads, rounds,
         Runtime.getRuntime().availableProcessors(),
         java.lang.management.ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage());
@@ -264,7 +311,7 @@ public final class Sst2Benchmark {
     out.put("table", table);
     out.put("pairedInt8VsDynamic", paired);
     out.put("pairedPerCall", perCall);
-    Path file = Path.of(o.get("output")).resolve("bench.json");
+    Path file = Path.of(o.getOutput()).resolve("bench.json");
     io.quantbeam.core.AtomicFiles.write(file,
         json.writerWithDefaultPrettyPrinter().writeValueAsBytes(out));
     System.out.println("Wrote " + file);

@@ -90,7 +90,7 @@ final class Validation {
       throws IOException {
     long start = System.nanoTime();
     Criterion criterion = Criterion.parse(o.getMaxAccuracyDrop());
-    Set<Candidates.Kind> sweep = Candidates.Kind.parse(o.getSweep());
+    Set<Candidates.Kind> sweep = Candidates.Kind.setOf(o.getSweep());
     List<Set<String>> userSets = Candidates.parseSets(o.getExcludeSets());
     if (sweep.isEmpty()) {
       throw new QuantbeamException("--sweep is empty: name at least one part, e.g. --sweep=baseline");
@@ -148,8 +148,8 @@ final class Validation {
     List<Candidate> candidates = Candidates.build(config, decisions, sweep, userSets, ranking,
         o.getMaxTopK());
     if (candidates.isEmpty()) {
-      throw new QuantbeamException("The sweep --sweep=" + o.getSweep() + " gives no candidate"
-          + " (no --excludeSets for 'user'?). Add 'baseline'.");
+      throw new QuantbeamException("The sweep --sweep=" + Candidates.Kind.text(o.getSweep())
+          + " gives no candidate (no --excludeSets for 'user'?). Add 'baseline'.");
     }
     LOG.info("validating {} candidates: {}", candidates.size(),
         candidates.stream().map(Candidate::name).toList());
@@ -277,7 +277,7 @@ final class Validation {
     v.put("skippedEmptyText", r.counters.getOrDefault(Counters.SKIPPED_EMPTY, 0L));
     v.put("skippedUndecodableText", r.counters.getOrDefault(Counters.SKIPPED_UNDECODABLE, 0L));
     v.put("shards", o.getValidationShards());
-    v.put("sweep", o.getSweep());
+    v.put("sweep", Candidates.Kind.text(o.getSweep()));
     v.put("seconds", (System.nanoTime() - start) / 1e9);
     report.set("fp32", tree.get("fp32"));
     report.set("candidates", tree.get("candidates"));

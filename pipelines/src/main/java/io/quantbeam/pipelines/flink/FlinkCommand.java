@@ -2,6 +2,8 @@ package io.quantbeam.pipelines.flink;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.quantbeam.core.QuantbeamException;
+import io.quantbeam.pipelines.CommandLine.Command;
+import io.quantbeam.pipelines.Commands;
 import io.quantbeam.pipelines.Main;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -9,6 +11,11 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Optional;
+import java.util.stream.Collectors;
+import java.util.stream.Stream;
+import org.apache.beam.sdk.options.Default;
+import org.apache.beam.sdk.options.Description;
+import org.apache.beam.sdk.options.PipelineOptions;
 
 /**
  * {@code quantbeam flink start|stop|status|submit}: a local standalone Flink 1.19.3 cluster from
@@ -16,7 +23,7 @@ import java.util.Optional;
  *
  * <pre>
  * quantbeam flink start [--taskManagers=2] [--slots=2] [--restPort=8081] [--rpcPort=6123]
- *                       [--tmMemory=2048m]
+ *                       [--tmMemory=2560m]
  * quantbeam flink status
  * quantbeam flink submit quantize --model=... --tokenizer=... --calibrationData=... --output=...
  *                       [--parallelism=2] [--flinkMaster=localhost:8081]
@@ -48,10 +55,15 @@ public final class FlinkCommand {
     List<String> rest = args.subList(1, args.size());
     switch (args.get(0)) {
       case "start" -> {
+        FlinkStartOptions o = Commands.FLINK_START.parseOrExit(rest);
+        if (o.getSlots().size() != 1) {
+          throw new QuantbeamException("flink start takes one --slots number (slots per"
+              + " TaskManager), got " + o.getSlots());
+        }
         FlinkCluster.Settings s = FlinkCluster.Settings.defaults(root)
-            .withTaskManagers(intOption(rest, "taskManagers", 2), intOption(rest, "slots", 2))
-            .withPorts(intOption(rest, "restPort", 8081), intOption(rest, "rpcPort", 6123))
-            .withTaskManagerMemory(FlinkSubmit.option(rest, "tmMemory").orElse(null));
+            .withTaskManagers(o.getTaskManagers(), o.getSlots().get(0))
+            .withPorts(o.getRestPort(), o.getRpcPort())
+            .withTaskManagerMemory(o.getTmMemory());
         FlinkCluster c = FlinkCluster.start(s);
         Files.writeString(runDir.resolve("rest-address"), c.restAddress() + "\n");
         System.out.println("Flink 1.19.3 cluster running: 1 JobManager, " + s.taskManagers()
@@ -93,9 +105,11 @@ public final class FlinkCommand {
           System.err.println(usage());
           return 2;
         }
-        List<String> pipelineArgs = FlinkSubmit.withFlinkDefaults(rest.subList(1, rest.size()),
-            address(runDir));
-        if (rest.get(0).equals("quantize")) {
+        // --help: the command prints its own options; nothing is checked or submitted
+        boolean help = rest.contains("--help");
+        List<String> pipelineArgs = help ? rest.subList(1, rest.size())
+            : FlinkSubmit.withFlinkDefaults(rest.subList(1, rest.size()), address(runDir));
+        if (!help && rest.get(0).equals("quantize")) {
           JsonNode report = FlinkSubmit.quantize(pipelineArgs);
           System.out.println("Wrote " + report.path("model").path("path").asText() + " (sha256 "
               + report.path("model").path("sha256").asText() + "), calibration "
@@ -104,7 +118,9 @@ public final class FlinkCommand {
                   report.path("calibration").path("seconds").asDouble()));
           return 0;
         }
-        FlinkSubmit.check(pipelineArgs, List.of("io.quantbeam.pipelines.Main"));
+        if (!help) {
+          FlinkSubmit.check(pipelineArgs, List.of("io.quantbeam.pipelines.Main"));
+        }
         List<String> all = new ArrayList<>(rest.subList(0, 1));
         all.addAll(pipelineArgs);
         try {
@@ -124,12 +140,9 @@ public final class FlinkCommand {
   }
 
   static String usage() {
-    return "usage: quantbeam flink start [--taskManagers=2] [--slots=2] [--restPort=8081]"
-        + " [--rpcPort=6123] [--tmMemory=2048m]\n"
-        + "       quantbeam flink status\n"
-        + "       quantbeam flink submit <command> [--option=value ...]"
-        + "   (e.g. quantize ... --parallelism=2)\n"
-        + "       quantbeam flink stop";
+    return Stream.of(Commands.FLINK_START, Commands.FLINK_STATUS, Commands.FLINK_SUBMIT,
+        Commands.FLINK_STOP).map(Command::usageLine).collect(Collectors.joining("\n"))
+        + "\n(quantbeam flink start --help: its options)";
   }
 
   /** The REST address the last {@code flink start} used, else localhost:8081. */
@@ -153,15 +166,35 @@ public final class FlinkCommand {
     return root;
   }
 
-  static int intOption(List<String> args, String name, int dflt) {
-    Optional<String> v = FlinkSubmit.option(args, name);
-    if (v.isEmpty()) {
-      return dflt;
-    }
-    try {
-      return Integer.parseInt(v.get());
-    } catch (NumberFormatException e) {
-      throw new QuantbeamException("--" + name + " must be a whole number, got '" + v.get() + "'");
-    }
+  /** Options of {@code quantbeam flink start}. */
+  public interface FlinkStartOptions extends PipelineOptions {
+    @Description("TaskManager processes")
+    @Default.Integer(2)
+    int getTaskManagers();
+
+    void setTaskManagers(int value);
+
+    // a list, as bench flink's --slots is: one option name has one type across the commands
+    @Description("Task slots per TaskManager (one number)")
+    List<Integer> getSlots();
+
+    void setSlots(List<Integer> value);
+
+    @Description("The JobManager's REST port (web UI)")
+    @Default.Integer(8081)
+    int getRestPort();
+
+    void setRestPort(int value);
+
+    @Description("The JobManager's RPC port")
+    @Default.Integer(6123)
+    int getRpcPort();
+
+    void setRpcPort(int value);
+
+    @Description("Process memory per TaskManager, e.g. 2560m (default: flink-conf/config.yaml's)")
+    String getTmMemory();
+
+    void setTmMemory(String value);
   }
 }

@@ -2,6 +2,8 @@ package io.quantbeam.pipelines.flink;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.quantbeam.core.QuantbeamException;
+import io.quantbeam.pipelines.CommandLine;
+import io.quantbeam.pipelines.Commands;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -11,6 +13,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import org.apache.beam.sdk.options.Description;
+import org.apache.beam.sdk.options.PipelineOptions;
 
 /**
  * {@code quantbeam bench flink --slots=1,2,4 --model=... --tokenizer=... --calibrationData=...
@@ -36,27 +40,31 @@ public final class FlinkScalingBenchmark {
     }
   }
 
+  /**
+   * Options of {@code bench flink}; the others are quantize's, passed to each run. No annotated
+   * defaults: flink start has a --slots and a --tmMemory with other defaults (see
+   * {@link Commands#FLINK_BENCH}).
+   */
+  public interface FlinkBenchOptions extends PipelineOptions {
+    @Description("Parallelisms to measure, a comma list; the TaskManager gets the largest as slots")
+    List<Integer> getSlots();
+
+    void setSlots(List<Integer> value);
+
+    @Description("Process memory of the TaskManager")
+    String getTmMemory();
+
+    void setTmMemory(String value);
+  }
+
   static void run(List<String> args) {
-    List<Integer> slots = new ArrayList<>();
-    for (String s : FlinkSubmit.option(args, "slots").orElse("1,2").split(",")) {
-      try {
-        slots.add(Integer.parseInt(s.trim()));
-      } catch (NumberFormatException e) {
-        throw new QuantbeamException("--slots must list whole numbers (e.g. 1,2,4), got " + s);
-      }
-    }
+    FlinkBenchOptions options = Commands.FLINK_BENCH.parseOrExit(args);
+    List<Integer> slots = options.getSlots();
     int maxSlots = slots.stream().mapToInt(Integer::intValue).max().orElse(1);
-    List<String> quantize = new ArrayList<>();
-    for (String a : args) {
-      if (!a.startsWith("--slots=") && !a.startsWith("--tmMemory=")
-          && !a.startsWith("--output=") && !a.startsWith("--parallelism=")
-          && !a.startsWith("--flinkMaster=")) {
-        quantize.add(a);
-      }
-    }
-    if (FlinkSubmit.option(quantize, "intraOpThreads").isEmpty()) {
-      quantize.add("--intraOpThreads=1");
-    }
+    // this command sets the output, parallelism and master of each run itself
+    List<String> quantize = CommandLine.without(
+        CommandLine.withDefaults(args, Commands.FLINK_BENCH.defaults()),
+        "slots", "tmMemory", "output", "parallelism", "flinkMaster");
     Path root = FlinkCommand.repoRoot();
     Path work;
     try {
@@ -68,15 +76,14 @@ public final class FlinkScalingBenchmark {
         .withRunDir(root.resolve("flink-conf/target/bench-cluster"))
         .withTaskManagers(1, maxSlots)
         .withPorts(FlinkCluster.freePort(), FlinkCluster.freePort())
-        .withTaskManagerMemory(FlinkSubmit.option(args, "tmMemory").orElse("3072m"))
+        .withTaskManagerMemory(options.getTmMemory())
         .attached(true);
     int cores = Runtime.getRuntime().availableProcessors();
     try (FlinkCluster cluster = FlinkCluster.start(settings)) {
       System.out.printf(Locale.ROOT, "cluster: 1 TaskManager x %d slots, %d cores, web UI %s%n",
           maxSlots, cores, cluster.webUrl());
       long w0 = System.nanoTime();
-      List<String> warm = new ArrayList<>(quantize);
-      warm.removeIf(a -> a.startsWith("--maxExamples="));
+      List<String> warm = CommandLine.without(quantize, "maxExamples");
       warm.add("--maxExamples=64");
       submit(cluster, warm, work.resolve("warmup"), 1);
       System.out.printf(Locale.ROOT, "warm-up job (64 examples): %.1f s%n",

@@ -2,6 +2,8 @@ package io.quantbeam.pipelines.flink;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.quantbeam.core.QuantbeamException;
+import io.quantbeam.pipelines.CommandLine;
+import io.quantbeam.pipelines.Commands;
 import io.quantbeam.pipelines.QuantizeOptions;
 import io.quantbeam.pipelines.QuantizePipeline;
 import java.io.IOException;
@@ -10,12 +12,13 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.zip.ZipFile;
-import org.apache.beam.sdk.options.PipelineOptionsFactory;
 
 /**
  * Submits a Quantbeam pipeline to a Flink cluster with Beam's classic FlinkRunner: fills in
@@ -37,14 +40,12 @@ public final class FlinkSubmit {
 
   /** {@code --runner}, {@code --flinkMaster} and {@code --filesToStage} filled in where absent. */
   public static List<String> withFlinkDefaults(List<String> args, String defaultMaster) {
-    List<String> out = new ArrayList<>(args);
-    if (option(args, "runner").isEmpty()) {
-      out.add("--runner=FlinkRunner");
-    }
-    if (option(args, "flinkMaster").isEmpty()) {
-      out.add("--flinkMaster=" + defaultMaster);
-    }
-    if (option(args, "filesToStage").isEmpty() && !isInProcess(option(out, "flinkMaster").get())) {
+    Map<String, String> flink = new LinkedHashMap<>();
+    flink.put("runner", "FlinkRunner");
+    flink.put("flinkMaster", defaultMaster);
+    List<String> out = CommandLine.withDefaults(args, flink);
+    if (!CommandLine.given(out, "filesToStage")
+        && !isInProcess(CommandLine.value(out, "flinkMaster").orElse(defaultMaster))) {
       Path jar = ownJar().orElseThrow(() -> new QuantbeamException("Cannot tell which job jar to"
           + " stage: this code does not run from a jar. Pass --filesToStage=<the shaded jar>"
           + " (pipelines/target/quantbeam-pipelines.jar)."));
@@ -59,9 +60,7 @@ public final class FlinkSubmit {
    */
   public static JsonNode quantize(List<String> args) {
     check(args, QUANTIZE_CLASSES);
-    PipelineOptionsFactory.register(QuantizeOptions.class);
-    QuantizeOptions options = PipelineOptionsFactory.fromArgs(args.toArray(String[]::new))
-        .withValidation().as(QuantizeOptions.class);
+    QuantizeOptions options = Commands.QUANTIZE.parse(args).orElseThrow(); // no --help here
     try {
       return QuantizePipeline.run(options);
     } catch (RuntimeException e) {
@@ -71,18 +70,18 @@ public final class FlinkSubmit {
 
   /** The checks before submission: a cluster at the address, jars that hold {@code classes}. */
   public static void check(List<String> args, List<String> classes) {
-    String runner = option(args, "runner").orElse("");
+    String runner = CommandLine.value(args, "runner").orElse("");
     if (!runner.equals("FlinkRunner") && !runner.endsWith(".FlinkRunner")) {
       return;
     }
-    String master = option(args, "flinkMaster").orElse("[auto]");
+    String master = CommandLine.value(args, "flinkMaster").orElse("[auto]");
     if (!isInProcess(master)) {
       String address = master.replaceFirst("^https?://", "");
       if (FlinkCluster.overview(address).isEmpty()) {
         FlinkCluster.rest(address, "/overview"); // throws the error that names the address
       }
     }
-    Optional<String> staged = option(args, "filesToStage");
+    Optional<String> staged = CommandLine.value(args, "filesToStage");
     if (staged.isEmpty()) {
       return;
     }
@@ -120,7 +119,8 @@ public final class FlinkSubmit {
       if (t instanceof ClassNotFoundException || t instanceof NoClassDefFoundError || m.find()) {
         String name = m.find(0) ? m.group(1).replace('/', '.') : String.valueOf(t.getMessage());
         return new QuantbeamException("The Flink job failed: the cluster cannot load class " + name
-            + " (not in the job jar " + option(args, "filesToStage").orElse("(none staged)")
+            + " (not in the job jar "
+            + CommandLine.value(args, "filesToStage").orElse("(none staged)")
             + "?). Stage the shaded jar with --filesToStage=pipelines/target/"
             + "quantbeam-pipelines.jar, rebuilt after code changes with QUANTBEAM_REBUILD=1.", e);
       }
@@ -133,18 +133,6 @@ public final class FlinkSubmit {
 
   static boolean isInProcess(String master) {
     return master.equals("[local]") || master.equals("[auto]") || master.equals("[collection]");
-  }
-
-  /** The value of {@code --name=value} (the last one given), if any. */
-  public static Optional<String> option(List<String> args, String name) {
-    String prefix = "--" + name + "=";
-    Optional<String> value = Optional.empty();
-    for (String a : args) {
-      if (a.startsWith(prefix)) {
-        value = Optional.of(a.substring(prefix.length()));
-      }
-    }
-    return value;
   }
 
   /** The jar this class was loaded from, if it was loaded from a jar. */

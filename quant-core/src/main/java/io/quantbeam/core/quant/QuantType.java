@@ -1,9 +1,8 @@
 package io.quantbeam.core.quant;
 
 import ai.onnx.proto.OnnxMl.TensorProto.DataType;
-import io.quantbeam.core.QuantbeamException;
-import java.util.Arrays;
-import java.util.Locale;
+import com.fasterxml.jackson.annotation.JsonCreator;
+import io.quantbeam.core.EnumNames;
 
 /** Integer types of quantized tensors, with the reference tool's full, symmetric and reduced ranges. */
 public enum QuantType {
@@ -55,12 +54,9 @@ public enum QuantType {
     return fullMin < 0;
   }
 
+  /** Parses a type name in any case; also how Beam reads the type options (a Jackson creator). */
+  @JsonCreator
   public static QuantType parse(String name) {
-    try {
-      return valueOf(name.trim().toUpperCase(Locale.ROOT));
-    } catch (IllegalArgumentException e) {
-      throw new QuantbeamException(
-          "Unknown quantization type '" + name + "'; use one of " + Arrays.toString(values()));
-    }
+    return EnumNames.parse(QuantType.class, name, "quantization type");
   }
 }

@@ -1,9 +1,8 @@
 package io.quantbeam.core.stats;
 
+import com.fasterxml.jackson.annotation.JsonCreator;
+import io.quantbeam.core.EnumNames;
 import io.quantbeam.core.QuantbeamException;
-import java.util.Arrays;
-import java.util.Locale;
-import java.util.stream.Collectors;
 
 /** How a tensor's quantization range is derived from its {@link TensorStats}. */
 public enum CalibrationMethod {
@@ -17,23 +16,13 @@ public enum CalibrationMethod {
   ENTROPY;
 
   /**
-   * Parses a method name, ignoring case; '-' and ' ' count as '_' ("moving-average" works).
+   * Parses a method name, ignoring case; '-' and ' ' count as '_' ("moving-average" works). Also
+   * how Beam reads {@code --method} (Jackson calls the creator).
    *
    * @throws QuantbeamException naming the valid methods if {@code name} is not one
    */
+  @JsonCreator
   public static CalibrationMethod parse(String name) {
-    if (name != null) {
-      String n = name.trim().toUpperCase(Locale.ROOT).replace('-', '_').replace(' ', '_');
-      for (CalibrationMethod m : values()) {
-        if (m.name().equals(n)) {
-          return m;
-        }
-      }
-    }
-    throw new QuantbeamException(
-        "unknown calibration method '" + name + "'; use one of "
-            + Arrays.stream(values())
-                .map(m -> m.name().toLowerCase(Locale.ROOT))
-                .collect(Collectors.joining(", ")));
+    return EnumNames.parse(CalibrationMethod.class, name, "calibration method");
   }
 }

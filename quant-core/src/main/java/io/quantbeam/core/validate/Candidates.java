@@ -1,6 +1,7 @@
 package io.quantbeam.core.validate;
 
-import io.quantbeam.core.QuantbeamException;
+import com.fasterxml.jackson.annotation.JsonCreator;
+import io.quantbeam.core.EnumNames;
 import io.quantbeam.core.quant.NodeDecision;
 import io.quantbeam.core.quant.QuantConfig;
 import io.quantbeam.core.stats.CalibrationMethod;
@@ -30,25 +31,36 @@ public final class Candidates {
   public enum Kind {
     BASELINE, USER, TOPK, BLOCKS, OPTYPES, GRID;
 
+    /** One part, in any case; also how Beam reads each element of {@code --sweep}. */
+    @JsonCreator
+    public static Kind of(String name) {
+      return EnumNames.parse(Kind.class, name, "sweep part");
+    }
+
+    /** A comma list of parts ("baseline,topk"); blanks are skipped. */
     public static Set<Kind> parse(String list) {
       Set<Kind> out = EnumSet.noneOf(Kind.class);
       if (list == null || list.isBlank()) {
         return out;
       }
       for (String s : list.split(",")) {
-        String t = s.trim();
-        if (t.isEmpty()) {
-          continue;
-        }
-        try {
-          out.add(Kind.valueOf(t.toUpperCase(Locale.ROOT)));
-        } catch (IllegalArgumentException e) {
-          throw new QuantbeamException("Unknown sweep part '" + t + "' in --sweep=" + list
-              + "; use a comma list of " + Arrays.stream(values())
-                  .map(k -> k.name().toLowerCase(Locale.ROOT)).toList() + ".");
+        if (!s.isBlank()) {
+          out.add(of(s));
         }
       }
       return out;
+    }
+
+    /** The parts as a set (the order of a sweep does not matter, and a part counts once). */
+    public static Set<Kind> setOf(java.util.Collection<Kind> parts) {
+      Set<Kind> out = EnumSet.noneOf(Kind.class);
+      out.addAll(parts);
+      return out;
+    }
+
+    /** The parts as {@code --sweep} takes them: "baseline,topk". */
+    public static String text(java.util.Collection<Kind> parts) {
+      return parts.stream().map(EnumNames::display).collect(Collectors.joining(","));
     }
   }
 

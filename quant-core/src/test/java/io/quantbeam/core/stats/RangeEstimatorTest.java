@@ -209,7 +209,7 @@ class RangeEstimatorTest {
     assertEquals(CalibrationMethod.ENTROPY, CalibrationMethod.parse("entropy"));
     QuantbeamException e =
         assertThrows(QuantbeamException.class, () -> CalibrationMethod.parse("kl"));
-    assertTrue(e.getMessage().contains("minmax, moving_average, percentile, entropy"),
+    assertTrue(e.getMessage().contains("minmax, moving-average, percentile, entropy"),
         e.getMessage());
     CalibrationParams d = CalibrationParams.defaults();
     assertEquals(99.999, d.percentile());
