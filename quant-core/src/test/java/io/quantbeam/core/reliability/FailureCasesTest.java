@@ -257,40 +257,66 @@ class FailureCasesTest {
   }
 
   /**
-   * Resource hygiene: 50 candidate-sized sessions opened, run and closed in turn; resident memory
-   * is printed every 10 (not asserted: the machine is shared), and a leak of a session per
-   * candidate would show as a steady climb.
+   * Resource hygiene: after 10 warm-up sessions (allocator arenas settle), 40 sessions are
+   * opened, run and closed in turn; then 10 are held open at once to measure what one session
+   * costs here. The 40 closed ones may grow resident memory by less than 10 held ones cost: a
+   * leak of one session per close would grow it by about 40.
    */
   @Test
   void fiftySessionsOpenedAndClosedKeepTheNativeFootprintFlat() throws Exception {
     Path model = dir.resolve("tiny.onnx");
-    OnnxModelIO.save(TinyTransformer.build(), model);
-    OrtEnvironment env = OrtEnvironment.getEnvironment();
-    List<Long> rss = new ArrayList<>();
-    for (int i = 1; i <= 50; i++) {
+    // a 30,522-word table makes one session's footprint (its copy of the weights) a few MB
+    OnnxModelIO.save(TinyTransformer.build(TinyTransformer.Config.defaults().withVocab(30522)),
+        model);
+    for (int i = 0; i < 10; i++) {
       try (OrtSession s = OrtSessions.open(model, 1)) {
-        long[][] ids = new long[4][16];
-        long[][] mask = new long[4][16];
-        for (long[] row : mask) {
-          java.util.Arrays.fill(row, 1);
-        }
-        try (OnnxTensor a = OnnxTensor.createTensor(env, ids);
-            OnnxTensor b = OnnxTensor.createTensor(env, mask);
-            OnnxTensor c = OnnxTensor.createTensor(env, new long[4][16])) {
-          Map<String, OnnxTensor> in = new java.util.HashMap<>();
-          for (String name : s.getInputNames()) {
-            in.put(name, name.contains("mask") ? b : name.contains("type") ? c : a);
-          }
-          try (OrtSession.Result ignored = s.run(in)) {
-            // outputs closed with the result
-          }
-        }
-      }
-      if (i % 10 == 0) {
-        rss.add(rssKb());
+        runOnce(s);
       }
     }
-    System.out.println("RSS (KB) after 10, 20, 30, 40, 50 sessions: " + rss);
+    long before = rssKb();
+    for (int i = 0; i < 40; i++) {
+      try (OrtSession s = OrtSessions.open(model, 1)) {
+        runOnce(s);
+      }
+    }
+    long after = rssKb();
+    List<OrtSession> held = new ArrayList<>();
+    try {
+      for (int i = 0; i < 10; i++) {
+        held.add(OrtSessions.open(model, 1));
+        runOnce(held.get(i));
+      }
+      long heldTen = rssKb() - after;
+      System.out.printf("RSS: %d KB after 10 warm-up sessions, %+d KB after 40 more opened and"
+          + " closed; 10 held open cost %d KB%n", before, after - before, heldTen);
+      assertTrue(heldTen > 0, "holding 10 sessions should cost memory: " + heldTen + " KB");
+      assertTrue(after - before < heldTen, "40 closed sessions grew RSS by " + (after - before)
+          + " KB, more than 10 open ones cost (" + heldTen + " KB): a session leaks on close");
+    } finally {
+      for (OrtSession s : held) {
+        s.close();
+      }
+    }
+  }
+
+  private static void runOnce(OrtSession s) throws Exception {
+    OrtEnvironment env = OrtEnvironment.getEnvironment();
+    long[][] ids = new long[4][16];
+    long[][] mask = new long[4][16];
+    for (long[] row : mask) {
+      java.util.Arrays.fill(row, 1);
+    }
+    try (OnnxTensor a = OnnxTensor.createTensor(env, ids);
+        OnnxTensor b = OnnxTensor.createTensor(env, mask);
+        OnnxTensor c = OnnxTensor.createTensor(env, new long[4][16])) {
+      Map<String, OnnxTensor> in = new java.util.HashMap<>();
+      for (String name : s.getInputNames()) {
+        in.put(name, name.contains("mask") ? b : name.contains("type") ? c : a);
+      }
+      try (OrtSession.Result ignored = s.run(in)) {
+        // outputs closed with the result
+      }
+    }
   }
 
   private static long rssKb() throws Exception {
