@@ -61,6 +61,9 @@ public final class TinyTransformer {
       if (hidden % heads != 0) {
         throw new IllegalArgumentException("hidden " + hidden + " is not a multiple of heads " + heads);
       }
+      if (export == null) {
+        throw new IllegalArgumentException("export is null; Export.BERT is the default layout");
+      }
       if (opset != 11 && opset != 13) {
         throw new IllegalArgumentException("opset must be 11 or 13, not " + opset);
       }
