@@ -165,9 +165,8 @@ public final class TinyTransformer {
   public static final long ROBERTA_PADDING_ID = 1;
 
   /**
-   * How the graph is laid out: the export variants Quantbeam recognises. Every variant draws the
-   * same weights from the seed in the same order, so variants of one config compute the same
-   * function wherever their architectures agree (ORT_FUSED is BERT with fused nodes).
+   * How the graph is laid out: the export variants Quantbeam recognises. ORT_FUSED draws BERT's
+   * weights from the seed in BERT's order, so for one config it computes BERT's function.
    */
   public enum Export {
     /**
