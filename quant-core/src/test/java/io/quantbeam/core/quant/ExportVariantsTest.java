@@ -7,8 +7,10 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import ai.onnx.proto.OnnxMl.GraphProto;
 import ai.onnx.proto.OnnxMl.ModelProto;
 import ai.onnx.proto.OnnxMl.NodeProto;
+import ai.onnx.proto.OnnxMl.OperatorSetIdProto;
 import ai.onnx.proto.OnnxMl.TensorProto;
 import io.quantbeam.core.calib.Calibrator;
 import io.quantbeam.core.graph.GraphView;
@@ -25,8 +27,10 @@ import io.quantbeam.core.validate.ModelRunner;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
+import java.util.Random;
 import java.util.Set;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
@@ -144,8 +148,7 @@ class ExportVariantsTest {
     assertNull(q.initializer(table.replace("_quantized", "")), "the float table is gone");
 
     // Agreement with FP32 on held-out batches: cosine of the logits, and the same predicted class
-    // wherever FP32 is not near a tie (8-bit noise moves these random logits by a few hundredths;
-    // the trained classifiers of the README agree on 97%).
+    // wherever FP32 is not near a tie (8-bit noise moves these random logits by a few hundredths).
     int agree = 0;
     int rows = 0;
     double dot = 0;
@@ -197,7 +200,7 @@ class ExportVariantsTest {
         assertFalse(mask.contains(n.getInput(0)), n.getName() + " quantizes a mask tensor");
       }
     }
-    // Every node on the mask path is in the quantized model as it was, reading float inputs.
+    // Every node on the mask path is in the quantized model as it was (no input rewired to a DQ).
     for (String t : built.maskTensors()) {
       NodeProto before = fp32.producer(t);
       if (before != null) {
@@ -294,7 +297,7 @@ class ExportVariantsTest {
   @Test
   void anAttentionMaskIndexIsOnTheMaskPathWhateverTheMaskInputIsCalled() {
     ModelProto fused = build(Export.ORT_FUSED).model();
-    ai.onnx.proto.OnnxMl.GraphProto.Builder g = fused.getGraph().toBuilder();
+    GraphProto.Builder g = fused.getGraph().toBuilder();
     for (int i = 0; i < g.getInputCount(); i++) {
       if (g.getInput(i).getName().equals("attention_mask")) {
         g.setInput(i, g.getInput(i).toBuilder().setName("input_2"));
@@ -325,7 +328,7 @@ class ExportVariantsTest {
   @Test
   void aModelWithEmbedLayerNormalizationKeepsItsMatMulsQuantized() {
     int h = 8;
-    java.util.Random rnd = new java.util.Random(3);
+    Random rnd = new Random(3);
     GraphBuilder g = new GraphBuilder("eln");
     g.input("input_ids", TensorProto.DataType.INT64_VALUE, "batch_size", "sequence_length");
     g.input("attention_mask", TensorProto.DataType.INT64_VALUE, "batch_size", "sequence_length");
@@ -339,7 +342,7 @@ class ExportVariantsTest {
     g.floatInit("position", gaussian(rnd, 64 * h), 64, h);
     g.floatInit("segment", gaussian(rnd, 2 * h), 2, h);
     float[] gamma = new float[h];
-    java.util.Arrays.fill(gamma, 1f);
+    Arrays.fill(gamma, 1f);
     g.floatInit("gamma", gamma, h);
     g.floatInit("beta", new float[h], h);
     g.graph().addNode(NodeProto.newBuilder().setName("EmbedLayerNormalization_0")
@@ -352,7 +355,7 @@ class ExportVariantsTest {
     g.node("MatMul", "/dense/MatMul", List.of("embeddings", "dense.weight"), List.of("last_hidden_state"));
     g.output("last_hidden_state", TensorProto.DataType.FLOAT_VALUE, "batch_size", "sequence_length", (long) h);
     ModelProto model = g.model(13).toBuilder().addOpsetImport(
-        ai.onnx.proto.OnnxMl.OperatorSetIdProto.newBuilder().setDomain(GraphBuilder.CONTRIB_DOMAIN).setVersion(1))
+        OperatorSetIdProto.newBuilder().setDomain(GraphBuilder.CONTRIB_DOMAIN).setVersion(1))
         .build();
     Built built = new Built(model, "last_hidden_state", "none", List.of());
 
@@ -372,7 +375,7 @@ class ExportVariantsTest {
     assertTrue(TestInputs.maxAbsDiff(x, y) < 0.1, "max |diff| " + TestInputs.maxAbsDiff(x, y));
   }
 
-  private static float[] gaussian(java.util.Random rnd, int n) {
+  private static float[] gaussian(Random rnd, int n) {
     float[] v = new float[n];
     for (int i = 0; i < n; i++) {
       v[i] = (float) (0.5 * rnd.nextGaussian());
