@@ -13,7 +13,8 @@ import io.quantbeam.core.quant.QdqQuantizer;
 import io.quantbeam.core.runtime.OrtSessions;
 import io.quantbeam.core.text.EncodedBatch;
 import io.quantbeam.core.text.TextTokenizer;
-import io.quantbeam.transforms.ObserveActivations;
+import io.quantbeam.core.runtime.ResourcePool;
+import io.quantbeam.transforms.SessionPool;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -61,6 +62,9 @@ public final class CalibrationBenchmark {
     if (rounds < 1) {
       throw new QuantbeamException("--rounds must be at least 1");
     }
+    // a pool of the benchmark's own, emptied before each round: each round opens its session
+    ResourcePool sessions = new ResourcePool(ResourcePool.Settings.defaults());
+    o.setSessionPool(SessionPool.of(sessions).name());
     List<String> texts = new ArrayList<>();
     try (ParquetReader<GenericRecord> r = AvroParquetReader.<GenericRecord>builder(
         new LocalInputFile(Path.of(o.getCalibrationData()))).withDataModel(GenericData.get())
@@ -83,7 +87,7 @@ public final class CalibrationBenchmark {
     fp32[0] = plainInference(o, texts);
     for (int r = 0; r < rounds; r++) {
       // like each FP32 pass, each round loads the model and opens its session
-      ObserveActivations.closeSharedSessions();
+      sessions.closeIdle();
       pipeline[r] = texts.size() / calibrationSeconds(o);
       fp32[r + 1] = plainInference(o, texts);
       ratios[r] = pipeline[r] / ((fp32[r] + fp32[r + 1]) / 2);

@@ -129,7 +129,7 @@ public final class DriftPipeline {
               .via((CalibrationTable t) -> Base64.getEncoder().encodeToString(t.toBytes())))
           .apply("KeepTable", ParDo.of(new QuantizePipeline.WriteFile(productionFile)));
       texts.apply("CountUnknownTokens", CountUnknownTokens.of(tokenizer,
-              q.getMaxSequenceLength()))
+              q.getMaxSequenceLength()).withSessionPool(QuantizePipeline.sessions(q)))
           .apply("AsText", MapElements.into(TypeDescriptors.strings())
               .via(kv -> kv.getKey() + " " + kv.getValue()))
           .apply("KeepCounts", ParDo.of(new QuantizePipeline.WriteFile(tokensFile)));

@@ -21,6 +21,7 @@ import java.util.List;
 import java.util.Set;
 import org.apache.beam.sdk.options.Default;
 import org.apache.beam.sdk.options.Description;
+import org.apache.beam.sdk.options.Hidden;
 import org.apache.beam.sdk.options.PipelineOptions;
 import org.apache.beam.sdk.options.Validation;
 
@@ -57,7 +58,7 @@ public final class OptionsReference {
       String n = m.getName();
       int prefix = n.startsWith("get") ? 3 : n.startsWith("is") ? 2 : 0;
       if (prefix == 0 || m.getParameterCount() > 0 || Modifier.isStatic(m.getModifiers())
-          || m.isDefault()) {
+          || m.isDefault() || m.isAnnotationPresent(Hidden.class)) {
         continue;
       }
       Class<?> element = m.getReturnType();

@@ -5,7 +5,9 @@ import io.quantbeam.core.quant.QuantType;
 import io.quantbeam.core.stats.CalibrationMethod;
 import io.quantbeam.core.validate.Candidates;
 import java.util.List;
+import io.quantbeam.transforms.SessionPool;
 import org.apache.beam.sdk.options.Default;
+import org.apache.beam.sdk.options.Hidden;
 import org.apache.beam.sdk.options.DefaultValueFactory;
 import org.apache.beam.sdk.options.Description;
 import org.apache.beam.sdk.options.PipelineOptions;
@@ -75,6 +77,23 @@ public interface QuantizeOptions extends PipelineOptions {
   int getIntraOpThreads();
 
   void setIntraOpThreads(int value);
+
+  @Description("Seconds an idle ONNX Runtime session, tokenizer or parsed model stays open in a"
+      + " worker JVM before the worker's pool closes it (a long-lived cluster frees a finished"
+      + " job's sessions this way)")
+  @Default.Long(SessionPool.DEFAULT_IDLE_TIMEOUT_SECONDS)
+  long getIdleSessionTimeout();
+
+  void setIdleSessionTimeout(long value);
+
+  @Description("The pool the workers lease sessions from: 'worker', each worker JVM's own, or"
+      + " the name of a pool this JVM registered with SessionPool.of (an application that runs"
+      + " Quantbeam on DirectRunner with pool lifetimes of its own)")
+  @Default.String(SessionPool.WORKER)
+  @Hidden
+  String getSessionPool();
+
+  void setSessionPool(String value);
 
   @Description("Range estimation: global min/max, mean of per-batch min/max, a percentile of"
       + " the magnitudes, or the clipping threshold of least KL divergence (entropy)")

@@ -19,6 +19,7 @@ import io.quantbeam.transforms.Coders;
 import io.quantbeam.transforms.Counters;
 import io.quantbeam.transforms.FingerprintTexts;
 import io.quantbeam.transforms.ObserveActivations;
+import io.quantbeam.transforms.SessionPool;
 import io.quantbeam.transforms.QuantSettings;
 import io.quantbeam.transforms.QuantizeFromTable;
 import io.quantbeam.transforms.ReadExamples;
@@ -153,10 +154,20 @@ public final class QuantizePipeline {
   static Calibrate calibrate(QuantizeOptions o, String model, String modelSha,
       List<String> tensors, String tokenizer) {
     if (o.getRunner().getSimpleName().equals("DirectRunner")) {
-      ObserveActivations.openSessionInBackground(model, tensors, o.getIntraOpThreads());
+      ObserveActivations.openSessionInBackground(sessions(o), model, tensors,
+          o.getIntraOpThreads());
     }
     return Calibrate.of(model, modelSha, tensors, tokenizer, o.getMaxSequenceLength(),
-        o.getBatchSize(), o.getBuckets(), o.getIntraOpThreads());
+        o.getBatchSize(), o.getBuckets(), o.getIntraOpThreads()).withSessionPool(sessions(o));
+  }
+
+  /** The pool the options' workers lease their sessions, tokenizers and parsed models from. */
+  static SessionPool sessions(QuantizeOptions o) {
+    if (o.getIdleSessionTimeout() < 1) {
+      throw new QuantbeamException("--idleSessionTimeout must be at least 1 second, got "
+          + o.getIdleSessionTimeout());
+    }
+    return new SessionPool(o.getSessionPool(), o.getIdleSessionTimeout());
   }
 
   /** Runs calibration (or reuses the cache) and quantization; returns the report it wrote. */

@@ -442,7 +442,8 @@ final class Validation {
         .apply("Candidates", Create.of(specs).withCoder(KvCoder.of(StringUtf8Coder.of(),
             KvCoder.of(StringUtf8Coder.of(), io.quantbeam.transforms.Coders.JavaSerialCoder.of(QuantSettings.class)))))
         .apply("BuildCandidates", io.quantbeam.transforms.BuildCandidates.of(model,
-            tablePath.toString(), modelDir.toString()));
+            tablePath.toString(), modelDir.toString())
+            .withSessionPool(QuantizePipeline.sessions(o)));
     PCollectionView<List<BuiltCandidate>> view = built.apply("AsList", View.asList());
     PCollection<LabeledText> data = p.apply("ReadValidation",
         ReadExamples.from(o.getValidationData(), o.getTextColumn()).forOption(VALIDATION_OPTION)
@@ -463,8 +464,9 @@ final class Validation {
               results.resolve("latency.txt"))));
     }
     data.apply("Shard", ShardValidationData.of(tokenizer, o.getMaxSequenceLength(),
-            LATENCY_BATCH, o.getValidationShards()))
-        .apply("Validate", ValidateCandidates.of(model, view, o.getIntraOpThreads()))
+            LATENCY_BATCH, o.getValidationShards()).withSessionPool(QuantizePipeline.sessions(o)))
+        .apply("Validate", ValidateCandidates.of(model, view, o.getIntraOpThreads())
+            .withSessionPool(QuantizePipeline.sessions(o)))
         .apply("MetricLines", MapElements.into(TypeDescriptors.strings())
             .via(kv -> kv.getKey() + "\t"
                 + Base64.getEncoder().encodeToString(kv.getValue().toBytes())))
@@ -475,13 +477,8 @@ final class Validation {
         .apply("JoinBuilt", Combine.globally(new JoinLines()))
         .apply("KeepBuilt", ParDo.of(new QuantizePipeline.WriteFile(
             results.resolve("built.txt"))));
-    Map<String, Long> counters;
-    try {
-      counters = QuantizePipeline.counters(
-          QuantizePipeline.runReading(p, o.getValidationData(), VALIDATION_OPTION));
-    } finally {
-      ValidateCandidates.closeIdleSessions();
-    }
+    Map<String, Long> counters = QuantizePipeline.counters(
+        QuantizePipeline.runReading(p, o.getValidationData(), VALIDATION_OPTION));
 
     ObjectMapper json = new ObjectMapper();
     Map<String, BuiltCandidate> builtByName = new LinkedHashMap<>();

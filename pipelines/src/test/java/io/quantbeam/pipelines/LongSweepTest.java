@@ -5,28 +5,29 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.quantbeam.core.onnx.OnnxModelIO;
-import io.quantbeam.core.testing.Eventually;
+import io.quantbeam.core.runtime.ResourcePool;
 import io.quantbeam.core.testing.MiniLm;
 import io.quantbeam.core.testing.TestData;
 import io.quantbeam.core.testing.TinyTransformer;
-import io.quantbeam.core.validate.ModelRunner;
 import io.quantbeam.transforms.ParquetFiles;
-import io.quantbeam.transforms.ValidateCandidates;
+import io.quantbeam.transforms.SessionPool;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicLong;
 import org.apache.beam.sdk.options.PipelineOptionsFactory;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
  * A long sweep: 50 candidates (50 user exclusion sets) built, validated on Beam and timed, on a
- * tiny model. Prints the resident memory as the candidates' sessions are opened; asserts that
- * every ONNX Runtime session is closed afterwards except the few the validation cache keeps
- * (RSS itself moves with a shared machine and is only reported).
+ * tiny model, with a session pool of the test's own. Prints the resident memory as the candidates'
+ * sessions are opened; asserts that none is in use once the pipeline is done, that the sessions
+ * open at once stay bounded, and that the pool closes the rest after its idle timeout (RSS itself
+ * moves with a shared machine and is only reported).
  */
 class LongSweepTest {
   record Sample(long opened, int open, long rssKb) {}
@@ -76,15 +77,20 @@ class LongSweepTest {
     args.addAll(List.of("--validationData=" + dev, "--labelColumn=label", "--sweep=user",
         "--excludeSets=" + String.join(";", sets), "--validationShards=1", "--latencyRounds=1",
         "--latencyTexts=8", "--maxAccuracyDrop=100"));
-    long openedBefore = ModelRunner.openedRunners();
-    ModelRunner.resetPeakOpenRunners();
+    // the sweep's own pool, with a clock the test moves: the idle timeout passes at once
+    AtomicLong nanos = new AtomicLong();
+    ResourcePool pool = new ResourcePool(new ResourcePool.Settings(Duration.ofSeconds(60), 4),
+        nanos::get);
+    QuantizeOptions o = PipelineOptionsFactory.fromArgs(args.toArray(String[]::new))
+        .withValidation().as(QuantizeOptions.class);
+    o.setSessionPool(SessionPool.of(pool).name());
     List<Sample> samples = new CopyOnWriteArrayList<>();
-    samples.add(new Sample(0, ModelRunner.openRunners(), rssKb()));
+    samples.add(new Sample(0, 0, rssKb()));
     Thread sampler = new Thread(() -> {
       try {
         while (!Thread.currentThread().isInterrupted()) {
-          samples.add(new Sample(ModelRunner.openedRunners() - openedBefore,
-              ModelRunner.openRunners(), rssKb()));
+          ResourcePool.Stats s = pool.stats();
+          samples.add(new Sample(s.opened(), s.open(), rssKb()));
           Thread.sleep(100);
         }
       } catch (Exception stop) {
@@ -95,14 +101,13 @@ class LongSweepTest {
     sampler.start();
     JsonNode report;
     try {
-      report = QuantizePipeline.run(PipelineOptionsFactory.fromArgs(args.toArray(String[]::new))
-          .withValidation().as(QuantizeOptions.class));
+      report = QuantizePipeline.run(o);
     } finally {
       sampler.interrupt();
       sampler.join();
     }
-    samples.add(new Sample(ModelRunner.openedRunners() - openedBefore, ModelRunner.openRunners(),
-        rssKb()));
+    ResourcePool.Stats done = pool.stats();
+    samples.add(new Sample(done.opened(), done.open(), rssKb()));
     assertEquals(50, report.path("candidates").size());
 
     // RSS when the 10th, 20th, ... session was open (validation, then latency), the peak, the end
@@ -121,24 +126,23 @@ class LongSweepTest {
     Sample end = samples.get(samples.size() - 1);
     System.out.println("long sweep, 50 candidates: RSS " + samples.get(0).rssKb() / 1024
         + " MB before; " + series + "; peak " + peakRss / 1024 + " MB with at most " + peakOpen
-        + " sessions open at once; after: " + end.rssKb() / 1024 + " MB, " + end.open()
-        + " sessions open (" + ValidateCandidates.cachedSessions() + " in the validation cache, "
-        + ValidateCandidates.CACHED_SESSIONS + " at most); " + end.opened() + " opened in all; "
-        + ModelRunner.peakOpenRunners() + " open at once at the most");
+        + " pool entries open at once (sampled); after: " + end.rssKb() / 1024 + " MB; pool "
+        + done);
 
-    // every session is closed: the validation workers released theirs, the last one's teardown
-    // closed the cache's idle ones, and latency closed its own (ONNX Runtime frees a session's
-    // memory only on close, so a long-lived worker would otherwise keep them all)
-    assertTrue(end.opened() >= 51, "FP32 and 50 candidates were opened: " + end.opened());
-    // (DirectRunner tears the DoFns down just after the result is out)
-    assertEquals(0, Eventually.await(ValidateCandidates::cachedSessions, 0,
-        Duration.ofSeconds(30)), "sessions left in the validation cache");
-    assertEquals(0, Eventually.await(ModelRunner::openRunners, 0, Duration.ofSeconds(30)),
-        "sessions open after the sweep");
-    // the sessions open at once do not grow with the sweep: validation's workers and cache, and
-    // latency one model at a time (51 models are more than LatencyBench keeps open)
-    int bound = 2 * ValidateCandidates.CACHED_SESSIONS + 1;
-    assertTrue(ModelRunner.peakOpenRunners() <= bound, "at most " + bound
-        + " sessions open at once, but " + ModelRunner.peakOpenRunners() + " were");
+    // FP32 and 50 candidates were opened, each through the pool; none is in use once the
+    // pipeline is done, with no wait for DirectRunner's teardowns
+    assertTrue(done.opened() >= 51, "FP32 and 50 candidates were opened: " + done);
+    assertEquals(0, done.leased(), "entries still in use after the sweep: " + done);
+    // what is open at once does not grow with the sweep: the idle ones the pool keeps, plus
+    // one lease per DirectRunner worker thread
+    int threads = Math.max(Runtime.getRuntime().availableProcessors(), 3);
+    int bound = pool.settings().maxIdle() + threads + 1;
+    assertTrue(done.peakOpen() <= bound, "at most " + bound + " entries open at once, but "
+        + done.peakOpen() + " were");
+    // and the pool closes the idle rest by itself once they pass the timeout
+    nanos.addAndGet(Duration.ofSeconds(60).toNanos());
+    assertEquals(done.open(), pool.closeExpired());
+    assertEquals(0, pool.stats().open());
+    pool.close();
   }
 }

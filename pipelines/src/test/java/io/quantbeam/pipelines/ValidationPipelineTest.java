@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.quantbeam.core.Quantbeam;
 import io.quantbeam.core.onnx.OnnxModelIO;
+import io.quantbeam.core.runtime.ResourcePool;
 import io.quantbeam.core.testing.MiniLm;
 import io.quantbeam.core.testing.TestData;
 import io.quantbeam.core.testing.TinyTransformer;
@@ -15,7 +16,7 @@ import io.quantbeam.core.text.EncodedBatch;
 import io.quantbeam.core.text.TextTokenizer;
 import io.quantbeam.core.validate.ModelRunner;
 import io.quantbeam.transforms.ParquetFiles;
-import io.quantbeam.transforms.ValidateCandidates;
+import io.quantbeam.transforms.SessionPool;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -83,12 +84,23 @@ class ValidationPipelineTest {
   }
 
   @Test
-  void noSessionStaysOpenWhenAValidationDoFnNeverTearsDown() throws Exception {
-    // with a user that never leaves, no teardown closes the cache: the driver must, once the
-    // pipeline is done (a fresh-clone CI run once kept a session that way)
-    try (AutoCloseable stray = ValidateCandidates.holdUserForTest()) {
-      QuantizePipeline.run(options(dir.resolve("out"), "--sweep=baseline"));
-      assertEquals(0, ValidateCandidates.cachedSessions(), "validation sessions left open");
+  void validationLeavesNoSessionInUseAndItsPoolClosesTheIdleOnesAfterTheTimeout()
+      throws Exception {
+    // a pool whose clock the test moves: no wait for teardowns or for the timeout
+    java.util.concurrent.atomic.AtomicLong nanos = new java.util.concurrent.atomic.AtomicLong();
+    try (ResourcePool pool = new ResourcePool(
+        new ResourcePool.Settings(java.time.Duration.ofSeconds(60), 8), nanos::get)) {
+      QuantizeOptions o = options(dir.resolve("out"), "--sweep=baseline");
+      o.setSessionPool(SessionPool.of(pool).name());
+      QuantizePipeline.run(o);
+      ResourcePool.Stats done = pool.stats();
+      // calibration and validation ran: FP32 and baseline sessions at least, none in use now
+      assertTrue(done.opened() >= 3, done.toString());
+      assertEquals(0, done.leased(), "in use after the pipeline: " + done);
+      assertTrue(done.open() > 0, "idle sessions are kept for the next job: " + done);
+      nanos.addAndGet(java.time.Duration.ofSeconds(60).toNanos());
+      assertEquals(done.open(), pool.closeExpired());
+      assertEquals(0, pool.stats().open());
     }
   }
 

@@ -30,9 +30,11 @@ public final class Calibrate extends PTransform<PCollection<String>, PCollection
   private final int batchSize;
   private final int buckets;
   private final int intraOpThreads;
+  private final SessionPool sessions;
 
   private Calibrate(String modelPath, String modelSha256, List<String> tensors,
-      String tokenizerPath, int maxLength, int batchSize, int buckets, int intraOpThreads) {
+      String tokenizerPath, int maxLength, int batchSize, int buckets, int intraOpThreads,
+      SessionPool sessions) {
     this.modelPath = modelPath;
     this.modelSha256 = modelSha256;
     this.tensors = List.copyOf(tensors);
@@ -41,6 +43,7 @@ public final class Calibrate extends PTransform<PCollection<String>, PCollection
     this.batchSize = batchSize;
     this.buckets = buckets;
     this.intraOpThreads = intraOpThreads;
+    this.sessions = sessions;
   }
 
   /**
@@ -50,7 +53,13 @@ public final class Calibrate extends PTransform<PCollection<String>, PCollection
   public static Calibrate of(String modelPath, String modelSha256, List<String> tensors,
       String tokenizerPath, int maxLength, int batchSize, int buckets, int intraOpThreads) {
     return new Calibrate(modelPath, modelSha256, tensors, tokenizerPath, maxLength, batchSize,
-        buckets, intraOpThreads);
+        buckets, intraOpThreads, SessionPool.worker());
+  }
+
+  /** The same, with sessions and tokenizer from {@code sessions} instead of the worker pool. */
+  public Calibrate withSessionPool(SessionPool sessions) {
+    return new Calibrate(modelPath, modelSha256, tensors, tokenizerPath, maxLength, batchSize,
+        buckets, intraOpThreads, sessions);
   }
 
   @Override
@@ -60,8 +69,9 @@ public final class Calibrate extends PTransform<PCollection<String>, PCollection
         .apply("AsSingleton", View.asSingleton());
     return texts
         .apply("TokenizeAndBatch", TokenizeAndBatch.of(tokenizerPath, maxLength, batchSize,
-            buckets))
-        .apply("ObserveActivations", ObserveActivations.of(modelPath, tensors, intraOpThreads))
+            buckets).withSessionPool(sessions))
+        .apply("ObserveActivations", ObserveActivations.of(modelPath, tensors, intraOpThreads)
+            .withSessionPool(sessions))
         .apply("MergeStatistics", MergeStatistics.withMetadata(modelSha256, fingerprint,
             Quantbeam.calibrationSettings(OnnxModelIO.sha256(Path.of(tokenizerPath)), maxLength,
                 batchSize, buckets)));

@@ -1,6 +1,7 @@
 package io.quantbeam.transforms;
 
 import io.quantbeam.core.text.EncodedBatch;
+import io.quantbeam.core.runtime.ResourcePool;
 import io.quantbeam.core.text.TextTokenizer;
 import java.util.List;
 import org.apache.beam.sdk.coders.KvCoder;
@@ -22,21 +23,28 @@ public final class CountUnknownTokens
     extends PTransform<PCollection<String>, PCollection<KV<Long, Long>>> {
   private final String tokenizerPath;
   private final int maxLength;
+  private final SessionPool sessions;
 
-  private CountUnknownTokens(String tokenizerPath, int maxLength) {
+  private CountUnknownTokens(String tokenizerPath, int maxLength, SessionPool sessions) {
     this.tokenizerPath = tokenizerPath;
     this.maxLength = maxLength;
+    this.sessions = sessions;
   }
 
   public static CountUnknownTokens of(String tokenizerPath, int maxLength) {
-    return new CountUnknownTokens(tokenizerPath, maxLength);
+    return new CountUnknownTokens(tokenizerPath, maxLength, SessionPool.worker());
+  }
+
+  /** The same, with the tokenizer from {@code sessions} instead of the worker pool. */
+  public CountUnknownTokens withSessionPool(SessionPool sessions) {
+    return new CountUnknownTokens(tokenizerPath, maxLength, sessions);
   }
 
   @Override
   public PCollection<KV<Long, Long>> expand(PCollection<String> texts) {
     KvCoder<Long, Long> coder = KvCoder.of(VarLongCoder.of(), VarLongCoder.of());
     return texts
-        .apply("CountPerText", ParDo.of(new CountFn(tokenizerPath, maxLength)))
+        .apply("CountPerText", ParDo.of(new CountFn(tokenizerPath, maxLength, sessions)))
         .setCoder(coder)
         .apply("Sum", Combine.globally(Combine.BinaryCombineFn.of(
             (SerializableBiFunction<KV<Long, Long>, KV<Long, Long>, KV<Long, Long>>)
@@ -48,22 +56,21 @@ public final class CountUnknownTokens
   static final class CountFn extends DoFn<String, KV<Long, Long>> {
     private final String tokenizerPath;
     private final int maxLength;
-    private transient TextTokenizer tokenizer;
+    private final SessionPool sessions;
 
-    CountFn(String tokenizerPath, int maxLength) {
+    CountFn(String tokenizerPath, int maxLength, SessionPool sessions) {
       this.tokenizerPath = tokenizerPath;
       this.maxLength = maxLength;
-    }
-
-    @Setup
-    public void setup() {
-      tokenizer = SharedResources.tokenizer(tokenizerPath, maxLength);
+      this.sessions = sessions;
     }
 
     @ProcessElement
     public void process(@Element String text, OutputReceiver<KV<Long, Long>> out) {
-      EncodedBatch b = tokenizer.encode(List.of(text));
-      out.output(KV.of(tokenizer.unknownTokens(b), b.realTokens()));
+      try (ResourcePool.Lease<TextTokenizer> tokenizer =
+          sessions.tokenizer(tokenizerPath, maxLength)) {
+        EncodedBatch b = tokenizer.get().encode(List.of(text));
+        out.output(KV.of(tokenizer.get().unknownTokens(b), b.realTokens()));
+      }
     }
   }
 }

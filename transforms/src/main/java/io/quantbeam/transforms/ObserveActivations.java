@@ -1,6 +1,8 @@
 package io.quantbeam.transforms;
 
+import ai.onnx.proto.OnnxMl.ModelProto;
 import io.quantbeam.core.calib.Calibrator;
+import io.quantbeam.core.runtime.ResourcePool;
 import io.quantbeam.core.stats.TensorStats;
 import io.quantbeam.core.text.EncodedBatch;
 import java.util.List;
@@ -24,21 +26,26 @@ import org.slf4j.LoggerFactory;
  * values into per-tensor statistics. Statistics accumulate over a bundle and leave at the bundle's
  * end as partial {@code KV<tensor, TensorStats>}: nothing per example is kept.
  *
- * <p>All DoFn instances of a JVM share one ONNX Runtime session (see {@link SharedResources});
- * its intra-op threads are a parameter, to be capped at about cores / worker threads. Counts
+ * <p>The DoFns of a worker JVM lease one calibration session from its {@link SessionPool} for each
+ * batch (a map look-up; the pool opens the session once and closes it when idle); its intra-op
+ * threads are a parameter, to be capped at about cores / worker threads. Counts
  * {@value Counters#EXAMPLES_OBSERVED} and {@value Counters#BATCHES_OBSERVED}, and logs progress
  * (examples/s) every few seconds.
  */
 public final class ObserveActivations
     extends PTransform<PCollection<EncodedBatch>, PCollection<KV<String, TensorStats>>> {
+  private static final Logger LOG = LoggerFactory.getLogger(ObserveActivations.class);
   private final String modelPath;
   private final List<String> tensors;
   private final int intraOpThreads;
+  private final SessionPool sessions;
 
-  private ObserveActivations(String modelPath, List<String> tensors, int intraOpThreads) {
+  private ObserveActivations(String modelPath, List<String> tensors, int intraOpThreads,
+      SessionPool sessions) {
     this.modelPath = modelPath;
     this.tensors = List.copyOf(tensors);
     this.intraOpThreads = intraOpThreads;
+    this.sessions = sessions;
   }
 
   /**
@@ -47,70 +54,87 @@ public final class ObserveActivations
    * @param intraOpThreads ONNX Runtime intra-op threads per session (0: ORT's default)
    */
   public static ObserveActivations of(String modelPath, List<String> tensors, int intraOpThreads) {
-    return new ObserveActivations(modelPath, tensors, intraOpThreads);
+    return new ObserveActivations(modelPath, tensors, intraOpThreads, SessionPool.worker());
+  }
+
+  /** The same, with sessions from {@code sessions} instead of the worker pool. */
+  public ObserveActivations withSessionPool(SessionPool sessions) {
+    return new ObserveActivations(modelPath, tensors, intraOpThreads, sessions);
   }
 
   /**
-   * Opens this JVM's calibration session on a background thread now, so that it is ready when the
-   * first batch arrives instead of after the corpus is read and grouped. Only for a runner whose
-   * workers are this JVM (DirectRunner); elsewhere it would load the model where nothing uses it.
+   * Opens the calibration session in {@code sessions} on a background thread now, so that it is
+   * ready when the first batch arrives instead of after the corpus is read and grouped. Only for a
+   * runner whose workers are this JVM (DirectRunner); elsewhere it would load the model where
+   * nothing uses it. Left idle, the pool closes it like any other.
    */
-  public static void openSessionInBackground(String modelPath, List<String> tensors,
-      int intraOpThreads) {
-    SharedResources.calibratorInBackground(modelPath, tensors, intraOpThreads);
+  public static void openSessionInBackground(SessionPool sessions, String modelPath,
+      List<String> tensors, int intraOpThreads) {
+    Thread t = new Thread(() -> {
+      try (ResourcePool.Lease<CalibrationSession> ignored = lease(sessions,
+          sessionKey(modelPath, tensors, intraOpThreads), modelPath, tensors, intraOpThreads)) {
+        // opened; given back at once, idle until the first batch leases it
+      } catch (RuntimeException e) {
+        // the DoFn's own lease opens it again and reports the error
+      }
+    }, "quantbeam-open-calibration-session");
+    t.setDaemon(true);
+    t.start();
   }
 
-  /**
-   * Closes this JVM's calibration sessions, so that the next pipeline opens its own (as a fresh
-   * worker would); between pipelines only. DoFns close theirs at teardown; this also closes one
-   * opened in the background for a pipeline that never used it.
-   */
-  public static void closeSharedSessions() {
-    SharedResources.closeCalibrators();
+  /** A calibration session and the progress of the batches it observed, for the log line. */
+  record CalibrationSession(Calibrator calibrator, Progress progress) implements AutoCloseable {
+    @Override
+    public void close() {
+      calibrator.close();
+      LOG.info("calibration: closed an ONNX Runtime session");
+    }
   }
 
-  /**
-   * Calibration sessions open in this JVM: 0 once its pipelines have torn down (on DirectRunner,
-   * shortly after their results are out).
-   */
-  public static int openSessions() {
-    return SharedResources.openCalibrators();
+  /** The pool key of a calibration session: the model file, its threads and exposed tensors. */
+  static String sessionKey(String modelPath, List<String> tensors, int intraOpThreads) {
+    return "calibration\u0000" + SessionPool.fileKey(modelPath) + "\u0000" + intraOpThreads
+        + "\u0000" + String.join("\u0000", tensors);
+  }
+
+  static ResourcePool.Lease<CalibrationSession> lease(SessionPool sessions, String key,
+      String modelPath, List<String> tensors, int intraOpThreads) {
+    return sessions.pool().lease(key, () -> {
+      try (ResourcePool.Lease<ModelProto> prepared = sessions.preparedModel(modelPath)) {
+        Calibrator c = new Calibrator(prepared.get(), tensors, intraOpThreads);
+        LOG.info("calibration: opened an ONNX Runtime session on {}", modelPath);
+        return new CalibrationSession(c, new Progress());
+      }
+    });
   }
 
   @Override
   public PCollection<KV<String, TensorStats>> expand(PCollection<EncodedBatch> batches) {
     return batches
-        .apply("RunModel", ParDo.of(new ObserveFn(modelPath, tensors, intraOpThreads)))
+        .apply("RunModel", ParDo.of(new ObserveFn(modelPath, tensors, intraOpThreads, sessions)))
         .setCoder(KvCoder.of(StringUtf8Coder.of(), Coders.TensorStatsCoder.of()));
   }
 
   static final class ObserveFn extends DoFn<EncodedBatch, KV<String, TensorStats>> {
-    /**
-     * Progress per session, for the log line: a session serves one job's DoFns on this JVM, and
-     * the next job (or benchmark round) opens a new one, so counts start again from zero.
-     */
-    private static final Map<Calibrator, Progress> PROGRESS =
-        java.util.Collections.synchronizedMap(new java.util.WeakHashMap<>());
-
     private final String modelPath;
     private final List<String> tensors;
     private final int intraOpThreads;
+    private final SessionPool sessions;
     private final Counter examples = Counters.counter(Counters.EXAMPLES_OBSERVED);
     private final Counter batchCount = Counters.counter(Counters.BATCHES_OBSERVED);
-    private transient Calibrator calibrator;
-    private transient Progress progress;
+    private transient String sessionKey;
     private transient Map<String, TensorStats> bundleStats;
 
-    ObserveFn(String modelPath, List<String> tensors, int intraOpThreads) {
+    ObserveFn(String modelPath, List<String> tensors, int intraOpThreads, SessionPool sessions) {
       this.modelPath = modelPath;
       this.tensors = tensors;
       this.intraOpThreads = intraOpThreads;
+      this.sessions = sessions;
     }
 
     @Setup
     public void setup() {
-      calibrator = SharedResources.acquireCalibrator(modelPath, tensors, intraOpThreads);
-      progress = PROGRESS.computeIfAbsent(calibrator, c -> new Progress());
+      sessionKey = sessionKey(modelPath, tensors, intraOpThreads);
     }
 
     @StartBundle
@@ -120,22 +144,18 @@ public final class ObserveActivations
 
     @ProcessElement
     public void process(@Element EncodedBatch batch) {
-      if (bundleStats == null) {
-        bundleStats = calibrator.newStatistics();
+      // leased per batch, so no session stays marked in use if this DoFn is dropped unannounced
+      try (ResourcePool.Lease<CalibrationSession> session =
+          lease(sessions, sessionKey, modelPath, tensors, intraOpThreads)) {
+        Calibrator calibrator = session.get().calibrator();
+        if (bundleStats == null) {
+          bundleStats = calibrator.newStatistics();
+        }
+        calibrator.observe(batch, bundleStats);
+        session.get().progress().add(batch.batchSize());
       }
-      calibrator.observe(batch, bundleStats);
       examples.inc(batch.batchSize());
       batchCount.inc();
-      progress.add(batch.batchSize());
-    }
-
-    @Teardown
-    public void teardown() {
-      if (calibrator != null) {
-        SharedResources.releaseCalibrator(calibrator);
-        calibrator = null;
-        progress = null;
-      }
     }
 
     @FinishBundle
@@ -153,7 +173,6 @@ public final class ObserveActivations
 
   /** Examples one session observed, logged every few seconds with examples/s. */
   static final class Progress {
-    private static final Logger LOG = LoggerFactory.getLogger(ObserveActivations.class);
     private static final long LOG_EVERY_NANOS = 5_000_000_000L;
     private final long start = System.nanoTime();
     private final AtomicLong examples = new AtomicLong();

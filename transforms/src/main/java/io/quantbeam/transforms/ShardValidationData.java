@@ -3,6 +3,7 @@ package io.quantbeam.transforms;
 import io.quantbeam.core.calib.CalibrationBatches;
 import io.quantbeam.core.text.EncodedBatch;
 import io.quantbeam.core.text.LabeledText;
+import io.quantbeam.core.runtime.ResourcePool;
 import io.quantbeam.core.text.TextTokenizer;
 import io.quantbeam.core.validate.LabeledBatch;
 import java.util.ArrayList;
@@ -42,9 +43,10 @@ public final class ShardValidationData
   private final int shards;
   private final int maxTextsPerRecord;
   private final int maxTokensPerRecord;
+  private final SessionPool sessions;
 
   private ShardValidationData(String tokenizerPath, int maxLength, int batchSize, int shards,
-      int maxTextsPerRecord, int maxTokensPerRecord) {
+      int maxTextsPerRecord, int maxTokensPerRecord, SessionPool sessions) {
     if (batchSize < 1 || shards < 1 || maxLength < 2) {
       throw new IllegalArgumentException("batchSize and shards must be >= 1 and maxLength >= 2");
     }
@@ -54,17 +56,25 @@ public final class ShardValidationData
     this.shards = shards;
     this.maxTextsPerRecord = maxTextsPerRecord;
     this.maxTokensPerRecord = maxTokensPerRecord;
+    this.sessions = sessions;
   }
 
   public static ShardValidationData of(String tokenizerPath, int maxLength, int batchSize,
       int shards) {
     return new ShardValidationData(tokenizerPath, maxLength, batchSize, shards,
-        MAX_TEXTS_PER_RECORD, MAX_TOKENS_PER_RECORD);
+        MAX_TEXTS_PER_RECORD, MAX_TOKENS_PER_RECORD, SessionPool.worker());
+  }
+
+  /** The same, with the tokenizer from {@code sessions} instead of the worker pool. */
+  public ShardValidationData withSessionPool(SessionPool sessions) {
+    return new ShardValidationData(tokenizerPath, maxLength, batchSize, shards,
+        maxTextsPerRecord, maxTokensPerRecord, sessions);
   }
 
   /** The same with other record limits (tests). */
   ShardValidationData withRecordLimits(int texts, int tokens) {
-    return new ShardValidationData(tokenizerPath, maxLength, batchSize, shards, texts, tokens);
+    return new ShardValidationData(tokenizerPath, maxLength, batchSize, shards, texts, tokens,
+        sessions);
   }
 
   @Override
@@ -75,7 +85,7 @@ public final class ShardValidationData
         .apply("GroupByShard", GroupByKey.create())
         .apply("CutAndTokenize", ParDo.of(
             new CutFn(tokenizerPath, maxLength, batchSize, maxTextsPerRecord,
-                maxTokensPerRecord)))
+                maxTokensPerRecord, sessions)))
         .setCoder(Coders.JavaSerialCoder.of(ValidationShard.class));
   }
 
@@ -98,19 +108,23 @@ public final class ShardValidationData
     private final int batchSize;
     private final int maxTexts;
     private final int maxTokens;
-    private transient TextTokenizer tokenizer;
+    private final SessionPool sessions;
 
-    CutFn(String tokenizerPath, int maxLength, int batchSize, int maxTexts, int maxTokens) {
+    CutFn(String tokenizerPath, int maxLength, int batchSize, int maxTexts, int maxTokens,
+        SessionPool sessions) {
       this.tokenizerPath = tokenizerPath;
       this.maxLength = maxLength;
       this.batchSize = batchSize;
       this.maxTexts = maxTexts;
       this.maxTokens = maxTokens;
+      this.sessions = sessions;
     }
 
-    @Setup
-    public void setup() {
-      tokenizer = SharedResources.tokenizer(tokenizerPath, maxLength);
+    private EncodedBatch encode(List<String> texts) {
+      try (ResourcePool.Lease<TextTokenizer> tokenizer =
+          sessions.tokenizer(tokenizerPath, maxLength)) {
+        return tokenizer.get().encode(texts);
+      }
     }
 
     @ProcessElement
@@ -125,7 +139,7 @@ public final class ShardValidationData
       long tokens = 0;
       for (int i = 0; i < all.size(); i += batchSize) {
         List<LabeledText> part = all.subList(i, Math.min(all.size(), i + batchSize));
-        EncodedBatch encoded = tokenizer.encode(part.stream().map(LabeledText::text).toList());
+        EncodedBatch encoded = encode(part.stream().map(LabeledText::text).toList());
         long batchTokens = (long) encoded.batchSize() * encoded.seqLen();
         if (!batches.isEmpty()
             && (texts + part.size() > maxTexts || tokens + batchTokens > maxTokens)) {

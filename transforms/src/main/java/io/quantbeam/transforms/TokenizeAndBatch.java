@@ -2,6 +2,7 @@ package io.quantbeam.transforms;
 
 import io.quantbeam.core.calib.CalibrationBatches;
 import io.quantbeam.core.text.EncodedBatch;
+import io.quantbeam.core.runtime.ResourcePool;
 import io.quantbeam.core.text.TextTokenizer;
 import java.util.ArrayList;
 import java.util.List;
@@ -31,8 +32,10 @@ public final class TokenizeAndBatch
   private final int maxLength;
   private final int batchSize;
   private final int buckets;
+  private final SessionPool sessions;
 
-  private TokenizeAndBatch(String tokenizerPath, int maxLength, int batchSize, int buckets) {
+  private TokenizeAndBatch(String tokenizerPath, int maxLength, int batchSize, int buckets,
+      SessionPool sessions) {
     if (batchSize < 1 || buckets < 1 || maxLength < 2) {
       throw new IllegalArgumentException("batchSize and buckets must be >= 1 and maxLength >= 2"
           + " (got " + batchSize + ", " + buckets + ", " + maxLength + ")");
@@ -41,11 +44,18 @@ public final class TokenizeAndBatch
     this.maxLength = maxLength;
     this.batchSize = batchSize;
     this.buckets = buckets;
+    this.sessions = sessions;
   }
 
   public static TokenizeAndBatch of(String tokenizerPath, int maxLength, int batchSize,
       int buckets) {
-    return new TokenizeAndBatch(tokenizerPath, maxLength, batchSize, buckets);
+    return new TokenizeAndBatch(tokenizerPath, maxLength, batchSize, buckets,
+        SessionPool.worker());
+  }
+
+  /** The same, with the tokenizer from {@code sessions} instead of the worker pool. */
+  public TokenizeAndBatch withSessionPool(SessionPool sessions) {
+    return new TokenizeAndBatch(tokenizerPath, maxLength, batchSize, buckets, sessions);
   }
 
   @Override
@@ -54,7 +64,8 @@ public final class TokenizeAndBatch
         .apply("KeyByBucket", ParDo.of(new KeyByBucket(buckets)))
         .setCoder(KvCoder.of(VarIntCoder.of(), StringUtf8Coder.of()))
         .apply("GroupByBucket", GroupByKey.create())
-        .apply("CutAndTokenize", ParDo.of(new CutAndTokenize(tokenizerPath, maxLength, batchSize)))
+        .apply("CutAndTokenize", ParDo.of(new CutAndTokenize(tokenizerPath, maxLength, batchSize,
+            sessions)))
         .setCoder(Coders.EncodedBatchCoder.of());
   }
 
@@ -79,17 +90,13 @@ public final class TokenizeAndBatch
     private final Counter batches = Counters.counter(Counters.BATCHES);
     private final Counter tokens = Counters.counter(Counters.TOKENS);
     private final Counter truncated = Counters.counter(Counters.TRUNCATED);
-    private transient TextTokenizer tokenizer;
+    private final SessionPool sessions;
 
-    CutAndTokenize(String tokenizerPath, int maxLength, int batchSize) {
+    CutAndTokenize(String tokenizerPath, int maxLength, int batchSize, SessionPool sessions) {
       this.tokenizerPath = tokenizerPath;
       this.maxLength = maxLength;
       this.batchSize = batchSize;
-    }
-
-    @Setup
-    public void setup() {
-      tokenizer = SharedResources.tokenizer(tokenizerPath, maxLength);
+      this.sessions = sessions;
     }
 
     @ProcessElement
@@ -97,13 +104,16 @@ public final class TokenizeAndBatch
         OutputReceiver<EncodedBatch> out) {
       List<String> all = new ArrayList<>();
       bucket.getValue().forEach(all::add);
-      for (List<String> batch : CalibrationBatches.batchesOfBucket(all, batchSize)) {
-        EncodedBatch encoded = tokenizer.encode(batch);
-        texts.inc(encoded.batchSize());
-        batches.inc();
-        tokens.inc(encoded.realTokens());
-        truncated.inc(encoded.truncated());
-        out.output(encoded);
+      try (ResourcePool.Lease<TextTokenizer> tokenizer =
+          sessions.tokenizer(tokenizerPath, maxLength)) {
+        for (List<String> batch : CalibrationBatches.batchesOfBucket(all, batchSize)) {
+          EncodedBatch encoded = tokenizer.get().encode(batch);
+          texts.inc(encoded.batchSize());
+          batches.inc();
+          tokens.inc(encoded.realTokens());
+          truncated.inc(encoded.truncated());
+          out.output(encoded);
+        }
       }
     }
   }

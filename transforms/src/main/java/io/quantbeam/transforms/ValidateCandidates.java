@@ -1,10 +1,10 @@
 package io.quantbeam.transforms;
 
 import io.quantbeam.core.onnx.OnnxModelIO;
+import io.quantbeam.core.runtime.ResourcePool;
 import io.quantbeam.core.validate.EvalAccumulator;
 import io.quantbeam.core.validate.LabeledBatch;
 import io.quantbeam.core.validate.ModelRunner;
-import io.quantbeam.core.validate.SessionCache;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -12,7 +12,6 @@ import java.io.Serializable;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.beam.sdk.coders.ByteArrayCoder;
 import org.apache.beam.sdk.coders.CustomCoder;
 import org.apache.beam.sdk.coders.KvCoder;
@@ -26,45 +25,42 @@ import org.apache.beam.sdk.transforms.Reshuffle;
 import org.apache.beam.sdk.values.KV;
 import org.apache.beam.sdk.values.PCollection;
 import org.apache.beam.sdk.values.PCollectionView;
-import org.slf4j.LoggerFactory;
 
 /**
  * Scores FP32 and every candidate on every shard of the validation set, in parallel: the FP32
  * model runs once per shard (its outputs travel with the shard), then each (candidate, shard) pair
  * is one element, spread over the workers; metrics are combined per candidate exactly
- * ({@link EvalAccumulator}), so the result does not depend on sharding or order. Each worker JVM
- * keeps a few sessions open, keyed by the model file's SHA-256. Output: KV(candidate name,
+ * ({@link EvalAccumulator}), so the result does not depend on sharding or order. Each element
+ * leases its model's session from the worker's {@link SessionPool}, keyed by the model file's
+ * SHA-256, which keeps a few idle ones open for the next shard and closes the rest. Output: KV(candidate name,
  * metrics), plus KV({@value #FP32}, FP32's own metrics).
  */
 public final class ValidateCandidates
     extends PTransform<PCollection<ValidationShard>, PCollection<KV<String, EvalAccumulator>>> {
   /** The key of the FP32 model's metrics. */
   public static final String FP32 = "fp32";
-  /** Idle sessions a worker JVM keeps open for the next shard of the same model. */
-  public static final int CACHED_SESSIONS =
-      Math.max(2, Runtime.getRuntime().availableProcessors() + 1);
-  private static final SessionCache SESSIONS = new SessionCache(CACHED_SESSIONS);
-  /**
-   * DoFn instances between setup and teardown in this JVM that use {@link #SESSIONS}. When the
-   * last one tears down, the cache's sessions are closed: ONNX Runtime frees a session's native
-   * memory only on close, so a long-lived worker would otherwise keep every job's sessions.
-   */
-  private static final AtomicInteger USERS = new AtomicInteger();
 
   private final String fp32Path;
   private final PCollectionView<List<BuiltCandidate>> candidates;
   private final int intraOpThreads;
+  private final SessionPool sessions;
 
   private ValidateCandidates(String fp32Path, PCollectionView<List<BuiltCandidate>> candidates,
-      int intraOpThreads) {
+      int intraOpThreads, SessionPool sessions) {
     this.fp32Path = fp32Path;
     this.candidates = candidates;
     this.intraOpThreads = intraOpThreads;
+    this.sessions = sessions;
   }
 
   public static ValidateCandidates of(String fp32Path,
       PCollectionView<List<BuiltCandidate>> candidates, int intraOpThreads) {
-    return new ValidateCandidates(fp32Path, candidates, intraOpThreads);
+    return new ValidateCandidates(fp32Path, candidates, intraOpThreads, SessionPool.worker());
+  }
+
+  /** The same, with sessions from {@code sessions} instead of the worker pool. */
+  public ValidateCandidates withSessionPool(SessionPool sessions) {
+    return new ValidateCandidates(fp32Path, candidates, intraOpThreads, sessions);
   }
 
   /** One unit of work: a model (null path: FP32 itself) and a shard with FP32 outputs. */
@@ -73,116 +69,55 @@ public final class ValidateCandidates
   @Override
   public PCollection<KV<String, EvalAccumulator>> expand(PCollection<ValidationShard> shards) {
     return shards
-        .apply("RunFp32", ParDo.of(new ReferenceFn(fp32Path, intraOpThreads)))
+        .apply("RunFp32", ParDo.of(new ReferenceFn(fp32Path, intraOpThreads, sessions)))
         .setCoder(Coders.JavaSerialCoder.of(ValidationShard.class))
         .apply("FanOut", ParDo.of(new FanOutFn(candidates)).withSideInputs(candidates))
         .setCoder(KvCoder.of(StringUtf8Coder.of(), Coders.JavaSerialCoder.of(Work.class)))
         .apply("Spread", Reshuffle.of())
-        .apply("Score", ParDo.of(new ScoreFn(intraOpThreads)))
+        .apply("Score", ParDo.of(new ScoreFn(intraOpThreads, sessions)))
         .setCoder(KvCoder.of(StringUtf8Coder.of(), AccumulatorCoder.of()))
         .apply("CombinePerCandidate", Combine.perKey(new MergeFn()))
         .setCoder(KvCoder.of(StringUtf8Coder.of(), AccumulatorCoder.of()));
   }
 
-  /** Sessions this JVM's cache holds open now (in use or idle). */
-  public static int cachedSessions() {
-    return SESSIONS.open();
-  }
-
-  static ModelRunner acquire(String path, String sha, int threads) {
-    return SESSIONS.acquire(sha + "\u0000" + threads, () -> new ModelRunner(Path.of(path), threads));
-  }
-
-  static void release(String sha, int threads) {
-    SESSIONS.release(sha + "\u0000" + threads);
-    if (USERS.get() == 0) {
-      // released after the last teardown closed the idle ones: nobody is left to close it later
-      closeIdleSessions();
-    }
-  }
-
-  /** DoFn instances between setup and teardown in this JVM that use the cache. */
-  static int users() {
-    return USERS.get();
-  }
-
   /**
-   * For tests: counts one more user of the cache until closed, as a DoFn that DirectRunner set up
-   * and never tore down would, so that no teardown brings the count to zero.
+   * A lease on the session for the model at {@code path} whose SHA-256 is {@code sha}: one per
+   * model and thread count in a worker JVM, however many shards and DoFns use it.
    */
-  public static AutoCloseable holdUserForTest() {
-    boolean using = startUsingSessions();
-    return () -> stopUsingSessions(using);
-  }
-
-  /** A DoFn's setup counts it among the cache's users; returns its {@code usingSessions} flag. */
-  static boolean startUsingSessions() {
-    USERS.incrementAndGet();
-    return true;
-  }
-
-  /**
-   * A teardown undoes its setup's count, once, whatever the number of teardowns; the last user's
-   * closes the idle sessions (all of them, once nothing scores). Returns the flag's new value.
-   */
-  static boolean stopUsingSessions(boolean using) {
-    if (using && USERS.decrementAndGet() == 0) {
-      closeIdleSessions();
-    }
-    return false;
-  }
-
-  /**
-   * Closes this JVM's idle validation sessions. The driver calls it once a pipeline has finished:
-   * on DirectRunner the DoFns run in the driver's JVM, and its last teardown has been seen to
-   * leave one session open (fresh-clone CI runs of LongSweepTest: 2 of 3 closed). On a cluster
-   * the driver's cache is empty and this does nothing.
-   */
-  public static void closeIdleSessions() {
-    int closed = SESSIONS.closeIdle();
-    if (closed > 0) {
-      LoggerFactory.getLogger(ValidateCandidates.class).info(
-          "validation: closed {} idle ONNX Runtime sessions", closed);
-    }
+  static ResourcePool.Lease<ModelRunner> lease(SessionPool sessions, String path, String sha,
+      int threads) {
+    return sessions.pool().lease("validation\u0000" + sha + "\u0000" + threads,
+        () -> new ModelRunner(Path.of(path), threads));
   }
 
   static final class ReferenceFn extends DoFn<ValidationShard, ValidationShard> {
     private final String path;
     private final int threads;
+    private final SessionPool sessions;
     private transient String sha;
-    private transient boolean usingSessions;
 
-    ReferenceFn(String path, int threads) {
+    ReferenceFn(String path, int threads, SessionPool sessions) {
       this.path = path;
       this.threads = threads;
+      this.sessions = sessions;
     }
 
     @Setup
     public void setup() {
       sha = OnnxModelIO.sha256(Path.of(path));
-      usingSessions = startUsingSessions();
-    }
-
-    @Teardown
-    public void teardown() {
-      // sha stays: a teardown that clears it while a bundle still runs (fresh-clone CI runs saw
-      // the FP32 session kept open) would make that bundle release a key it never acquired
-      usingSessions = stopUsingSessions(usingSessions);
     }
 
     @ProcessElement
     public void process(@Element ValidationShard shard, OutputReceiver<ValidationShard> out) {
-      String key = sha;
-      ModelRunner runner = acquire(path, key, threads);
-      try {
+      ValidationShard withReference;
+      try (ResourcePool.Lease<ModelRunner> runner = lease(sessions, path, sha, threads)) {
         List<LabeledBatch> withRef = new ArrayList<>();
         for (LabeledBatch b : shard.batches()) {
-          withRef.add(b.withReference(runner.run(b.encoded())));
+          withRef.add(b.withReference(runner.get().run(b.encoded())));
         }
-        out.output(new ValidationShard(shard.id(), withRef, runner.classes()));
-      } finally {
-        release(key, threads);
+        withReference = new ValidationShard(shard.id(), withRef, runner.get().classes());
       }
+      out.output(withReference);
     }
   }
 
@@ -211,22 +146,12 @@ public final class ValidateCandidates
     private static final java.util.concurrent.atomic.AtomicBoolean FIRST_LOGGED =
         new java.util.concurrent.atomic.AtomicBoolean();
     private final int threads;
+    private final SessionPool sessions;
     private final Counter scored = Counters.counter("examplesScored");
 
-    private transient boolean usingSessions;
-
-    ScoreFn(int threads) {
+    ScoreFn(int threads, SessionPool sessions) {
       this.threads = threads;
-    }
-
-    @Setup
-    public void setup() {
-      usingSessions = startUsingSessions();
-    }
-
-    @Teardown
-    public void teardown() {
-      usingSessions = stopUsingSessions(usingSessions);
+      this.sessions = sessions;
     }
 
     @ProcessElement
@@ -234,26 +159,31 @@ public final class ValidateCandidates
         OutputReceiver<KV<String, EvalAccumulator>> out) {
       Work w = work.getValue();
       EvalAccumulator acc = new EvalAccumulator(Math.max(0, w.shard().classes()));
-      ModelRunner runner = w.path() == null ? null : acquire(w.path(), w.sha256(), threads);
-      try {
-        for (LabeledBatch b : w.shard().batches()) {
-          float[][] outputs = runner == null ? b.reference() : runner.run(b.encoded());
-          for (int i = 0; i < b.size(); i++) {
-            acc.add(b.reference()[i], outputs[i], b.labels()[i]);
-          }
-          scored.inc(b.size());
-        }
-        if (FIRST_LOGGED.compareAndSet(false, true)) {
-          // one line per JVM: the candidates are built and scoring runs
-          LOG.info("validation: first shard scored ({} on shard {})", work.getKey(),
-              w.shard().id());
-        }
-      } finally {
-        if (runner != null) {
-          release(w.sha256(), threads);
+      if (w.path() == null) {
+        score(acc, w.shard(), null);
+      } else {
+        try (ResourcePool.Lease<ModelRunner> runner =
+            lease(sessions, w.path(), w.sha256(), threads)) {
+          score(acc, w.shard(), runner.get());
         }
       }
+      if (FIRST_LOGGED.compareAndSet(false, true)) {
+        // one line per JVM: the candidates are built and scoring runs
+        LOG.info("validation: first shard scored ({} on shard {})", work.getKey(),
+            w.shard().id());
+      }
       out.output(KV.of(work.getKey(), acc));
+    }
+
+    /** Scores a shard with {@code runner}, or with its FP32 outputs when runner is null. */
+    private void score(EvalAccumulator acc, ValidationShard shard, ModelRunner runner) {
+      for (LabeledBatch b : shard.batches()) {
+        float[][] outputs = runner == null ? b.reference() : runner.run(b.encoded());
+        for (int i = 0; i < b.size(); i++) {
+          acc.add(b.reference()[i], outputs[i], b.labels()[i]);
+        }
+        scored.inc(b.size());
+      }
     }
   }
 

@@ -13,13 +13,13 @@ import io.quantbeam.core.calib.DataFingerprint;
 import io.quantbeam.core.onnx.OnnxModelIO;
 import io.quantbeam.core.quant.QdqQuantizer;
 import io.quantbeam.core.quant.QuantConfig;
+import io.quantbeam.core.runtime.ResourcePool;
 import io.quantbeam.core.stats.CalibrationTable;
 import io.quantbeam.core.stats.TensorStats;
 import io.quantbeam.core.text.EncodedBatch;
 import io.quantbeam.core.text.LabeledText;
 import io.quantbeam.core.text.TextTokenizer;
 import io.quantbeam.core.validate.LabeledBatch;
-import io.quantbeam.core.testing.Eventually;
 import io.quantbeam.core.testing.MiniLm;
 import io.quantbeam.core.testing.TestData;
 import io.quantbeam.core.testing.TinyTransformer;
@@ -85,49 +85,61 @@ public class TransformsTest {
     return sum;
   }
 
-  @Test
-  public void aSessionInUseAtTheLastTeardownIsClosedWhenReleased() throws Exception {
-    // an earlier test's pipeline may still be tearing down (DirectRunner does it after the result)
-    assertEquals(0, Eventually.await(ValidateCandidates::users, 0, Duration.ofSeconds(30)));
-    int before = ValidateCandidates.cachedSessions();
-    ValidateCandidates.startUsingSessions();
-    ValidateCandidates.acquire(model.toString(), "in-use-at-teardown", 1);
-    ValidateCandidates.stopUsingSessions(true); // the last teardown: closes the idle ones only
-    assertEquals(before + 1, ValidateCandidates.cachedSessions());
-    ValidateCandidates.release("in-use-at-teardown", 1);
-    assertEquals("released after the last teardown: closed at once", before,
-        ValidateCandidates.cachedSessions());
+  /** A pool whose clock the test moves: idle timeouts pass without waiting for them. */
+  static final class ManualClock {
+    final java.util.concurrent.atomic.AtomicLong nanos = new java.util.concurrent.atomic.AtomicLong();
+
+    ResourcePool pool(long idleSeconds) {
+      return new ResourcePool(new ResourcePool.Settings(Duration.ofSeconds(idleSeconds), 4),
+          nanos::get);
+    }
+
+    void advance(Duration d) {
+      nanos.addAndGet(d.toNanos());
+    }
   }
 
   @Test
-  public void aTeardownDuringABundleLeavesNoSessionOpen() throws Exception {
-    assertEquals(0, Eventually.await(ValidateCandidates::users, 0, Duration.ofSeconds(30)));
-    int before = ValidateCandidates.cachedSessions();
-    ValidateCandidates.ReferenceFn fn = new ValidateCandidates.ReferenceFn(model.toString(), 1);
-    fn.setup();
-    EncodedBatch encoded;
-    try (TextTokenizer tok = TextTokenizer.fromFile(MiniLm.tokenizer(), 32)) {
-      encoded = tok.encode(texts.subList(0, 4));
-    }
-    ValidationShard shard = new ValidationShard(0, List.of(
-        new LabeledBatch(encoded, new int[] {0, 1, 0, 1}, null)), -1);
-    List<ValidationShard> outputs = new ArrayList<>();
-    // the teardown comes while the bundle still holds the FP32 session (as DirectRunner's has)
-    fn.process(shard, new DoFn.OutputReceiver<ValidationShard>() {
-      @Override
-      public void output(ValidationShard s) {
-        outputs.add(s);
-        fn.teardown();
+  public void aDoFnDroppedWithoutTeardownLeavesNoSessionInUseAndThePoolClosesIt()
+      throws Exception {
+    ManualClock clock = new ManualClock();
+    try (ResourcePool pool = clock.pool(60)) {
+      ValidateCandidates.ReferenceFn fn =
+          new ValidateCandidates.ReferenceFn(model.toString(), 1, SessionPool.of(pool));
+      fn.setup();
+      EncodedBatch encoded;
+      try (TextTokenizer tok = TextTokenizer.fromFile(MiniLm.tokenizer(), 32)) {
+        encoded = tok.encode(texts.subList(0, 4));
       }
+      ValidationShard shard = new ValidationShard(0, List.of(
+          new LabeledBatch(encoded, new int[] {0, 1, 0, 1}, null)), -1);
+      List<ValidationShard> outputs = new ArrayList<>();
+      for (int i = 0; i < 2; i++) {
+        fn.process(shard, new DoFn.OutputReceiver<ValidationShard>() {
+          @Override
+          public void output(ValidationShard s) {
+            outputs.add(s);
+          }
 
-      @Override
-      public org.apache.beam.sdk.values.OutputBuilder<ValidationShard> builder(ValidationShard s) {
-        throw new UnsupportedOperationException("only output() is used");
+          @Override
+          public org.apache.beam.sdk.values.OutputBuilder<ValidationShard> builder(
+              ValidationShard s) {
+            throw new UnsupportedOperationException("only output() is used");
+          }
+        });
       }
-    });
-    assertEquals(1, outputs.size());
-    assertEquals("the session is released and, with no user left, closed", before,
-        ValidateCandidates.cachedSessions());
+      // no teardown, as when a runner drops a DoFn: nothing stays marked in use
+      assertEquals(2, outputs.size());
+      ResourcePool.Stats afterBundles = pool.stats();
+      assertEquals("one session for both shards", 1, afterBundles.opened());
+      assertEquals(0, afterBundles.leased());
+      assertEquals(1, afterBundles.open());
+      clock.advance(Duration.ofSeconds(59));
+      assertEquals(0, pool.closeExpired());
+      clock.advance(Duration.ofSeconds(1));
+      assertEquals("the pool closes it after the idle timeout", 1, pool.closeExpired());
+      assertEquals(0, pool.stats().open());
+    }
   }
 
   @Test
@@ -186,6 +198,8 @@ public class TransformsTest {
 
   @Test
   public void observeAndMergeGiveTheOneMachineTable() throws Exception {
+    ResourcePool pool = new ResourcePool(ResourcePool.Settings.defaults());
+    SessionPool sessions = SessionPool.of(pool);
     ModelProto prepared = QdqQuantizer.prepare(OnnxModelIO.load(model));
     List<String> tensors = QdqQuantizer.tensorsToCalibrate(prepared, QuantConfig.defaults());
     DataFingerprint fp = new DataFingerprint();
@@ -208,14 +222,22 @@ public class TransformsTest {
     PCollectionView<DataFingerprint> view = in.apply(FingerprintTexts.create())
         .apply(View.asSingleton());
     PCollection<CalibrationTable> table = in
-        .apply(TokenizeAndBatch.of(MiniLm.tokenizer().toString(), 32, 8, 4))
-        .apply(ObserveActivations.of(model.toString(), tensors, 1))
+        .apply(TokenizeAndBatch.of(MiniLm.tokenizer().toString(), 32, 8, 4)
+            .withSessionPool(sessions))
+        .apply(ObserveActivations.of(model.toString(), tensors, 1).withSessionPool(sessions))
         .apply(MergeStatistics.withMetadata("abc", view, "settings"));
     PAssert.thatSingleton(table.apply(MapElements.into(TypeDescriptors.strings())
         .via(CalibrationTable::sha256))).isEqualTo(want);
     PipelineResult r = p.run();
     r.waitUntilFinish();
     assertEquals(texts.size(), counter(r, Counters.EXAMPLES_OBSERVED));
+    // every DoFn instance and thread shared one session and one tokenizer, and once the
+    // pipeline is done none is in use, whether or not the DoFns were torn down yet
+    ResourcePool.Stats stats = pool.stats();
+    pool.close();
+    assertEquals("calibration session, its prepared model, tokenizer: " + stats, 3,
+        stats.opened());
+    assertEquals(0, stats.leased());
   }
 
   @Test

@@ -206,15 +206,39 @@ public final class GraphView {
 
   private void inferOutputTypes(NodeProto node) {
     int type = outputType(node);
-    for (String out : node.getOutputList()) {
-      if (!out.isEmpty() && type != DataType.UNDEFINED_VALUE) {
-        elementTypes.putIfAbsent(out, type);
+    for (int i = 0; i < node.getOutputCount(); i++) {
+      String out = node.getOutput(i);
+      int t = i == 0 ? type : laterOutputType(node, i, type);
+      if (!out.isEmpty() && t != DataType.UNDEFINED_VALUE) {
+        elementTypes.putIfAbsent(out, t);
       }
     }
   }
 
+  /**
+   * Outputs after the first have the first's type except where an op says otherwise. ONNX
+   * Runtime's EmbedLayerNormalization reads int32 ids first and writes the float embedding, an
+   * int32 mask_index and the float sum; typing it by its first input would make every tensor
+   * after it an int32 and leave the whole encoder unquantized in a model optimized by ONNX Runtime
+   * without value_info.
+   */
+  private int laterOutputType(NodeProto node, int output, int first) {
+    if (isEmbedLayerNormalization(node)) {
+      return output == 1 ? DataType.INT32_VALUE : first;
+    }
+    return first;
+  }
+
+  private static boolean isEmbedLayerNormalization(NodeProto node) {
+    return node.getDomain().equals("com.microsoft")
+        && node.getOpType().equals("EmbedLayerNormalization");
+  }
+
   /** Element type of a node's (first) output by op type; enough for encoder-style graphs. */
   private int outputType(NodeProto node) {
+    if (isEmbedLayerNormalization(node)) {
+      return inputType(node, 2); // the word-embedding table's type
+    }
     String op = node.getOpType();
     switch (op) {
       case "Cast":
@@ -276,9 +300,12 @@ public final class GraphView {
   }
 
   /**
-   * Tensors computed only from {@code sources} and constants (initializers, Constant nodes): the
-   * attention-mask path, e.g. Unsqueeze(mask) -> Cast -> Sub(1, m) -> Mul(-3.4e38). It carries mask
-   * sentinels, so it must stay float; the scores it is added to are not part of it.
+   * Tensors computed only from {@code sources}, constants (initializers, Constant nodes) and
+   * tensor shapes: the attention-mask path, e.g. Unsqueeze(mask) -> Cast -> Sub(1, m) ->
+   * Mul(-3.4e38), or (mask == 0) -> Reshape -> Expand -> Where's condition, where the Reshape and
+   * Expand targets come from Shape of the hidden state. It carries mask sentinels (-3.4e38) or
+   * says where they go, so nothing on it may be quantized; the scores it is added to, or that
+   * Where fills, are not part of it.
    */
   public Set<String> derivedOnlyFrom(Set<String> sources) {
     Set<String> derived = new LinkedHashSet<>(sources);
@@ -291,7 +318,7 @@ public final class GraphView {
         }
         if (derived.contains(in)) {
           touchesSource = true;
-        } else if (!isConstant(in)) {
+        } else if (!isConstantOrShape(in)) {
           onlyConstantsOrSources = false;
         }
       }
@@ -334,4 +361,37 @@ public final class GraphView {
   }
 
   private final Map<String, Boolean> constantCache = new HashMap<>();
+
+  /**
+   * A constant, the output of Shape or Size (of any tensor), or a tensor computed only from those:
+   * values fixed by the dimensions of the data, never by its contents. Exports build the mask's
+   * Reshape and Expand targets this way (from the hidden state's or input_ids' shape).
+   */
+  public boolean isConstantOrShape(String tensor) {
+    if (isConstant(tensor)) {
+      return true;
+    }
+    NodeProto p = producers.get(tensor);
+    if (p == null) {
+      return false;
+    }
+    if (p.getOpType().equals("Shape") || p.getOpType().equals("Size")) {
+      return true;
+    }
+    Boolean known = shapeCache.get(tensor);
+    if (known != null) {
+      return known;
+    }
+    boolean shapeOnly = true;
+    for (String in : p.getInputList()) {
+      if (!in.isEmpty() && !isConstantOrShape(in)) {
+        shapeOnly = false;
+        break;
+      }
+    }
+    shapeCache.put(tensor, shapeOnly);
+    return shapeOnly;
+  }
+
+  private final Map<String, Boolean> shapeCache = new HashMap<>();
 }

@@ -161,13 +161,38 @@ public final class QdqQuantizer {
     return n == 0 ? 0 : Math.sqrt(sum / n);
   }
 
-  /** Tensors computed only from the model's *mask* inputs and constants. */
+  /**
+   * The attention-mask path: tensors computed only from the mask, constants and shapes (see
+   * {@link GraphView#derivedOnlyFrom}). The mask is the model's *mask* inputs and, in a model
+   * optimized by ONNX Runtime, the mask index its fused ops read or write
+   * ({@link #CONTRIB_MASK_SLOTS}), found by position whatever the model's mask input is called.
+   */
   static Set<String> maskPath(GraphView view) {
     Set<String> masks = view.graphInputs().stream()
         .filter(n -> n.toLowerCase(Locale.ROOT).contains("mask"))
         .collect(Collectors.toCollection(LinkedHashSet::new));
+    for (NodeProto node : view.topologicalOrder()) {
+      MaskSlot slot = CONTRIB_MASK_SLOTS.get(node.getDomain() + ":" + node.getOpType());
+      if (slot != null) {
+        List<String> tensors = slot.output() ? node.getOutputList() : node.getInputList();
+        if (slot.index() < tensors.size() && !tensors.get(slot.index()).isEmpty()) {
+          masks.add(tensors.get(slot.index()));
+        }
+      }
+    }
     return masks.isEmpty() ? Set.of() : view.derivedOnlyFrom(masks);
   }
+
+  /** Where a fused op holds the mask: its input or output number {@code index}. */
+  private record MaskSlot(boolean output, int index) {}
+
+  /**
+   * ONNX Runtime's fused ops that hold a mask: Attention reads it as mask_index (input 3),
+   * EmbedLayerNormalization writes one (output 1).
+   */
+  private static final Map<String, MaskSlot> CONTRIB_MASK_SLOTS = Map.of(
+      "com.microsoft:Attention", new MaskSlot(false, 3),
+      "com.microsoft:EmbedLayerNormalization", new MaskSlot(true, 1));
 
   private static ModelProto rebuild(ModelProto prepared, QdqWriter writer) {
     GraphProto g = prepared.getGraph();

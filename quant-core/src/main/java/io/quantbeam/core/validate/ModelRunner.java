@@ -20,14 +20,6 @@ import java.util.Map;
  * Thread-safe (ONNX Runtime sessions are).
  */
 public final class ModelRunner implements AutoCloseable {
-  /** Sessions of this process opened and not yet closed, and opened ever: leak checks. */
-  private static final java.util.concurrent.atomic.AtomicInteger OPEN =
-      new java.util.concurrent.atomic.AtomicInteger();
-  private static final java.util.concurrent.atomic.AtomicLong OPENED =
-      new java.util.concurrent.atomic.AtomicLong();
-  /** The most open at once since {@link #resetPeakOpenRunners()}. */
-  private static final java.util.concurrent.atomic.AtomicInteger PEAK_OPEN =
-      new java.util.concurrent.atomic.AtomicInteger();
   private final java.util.concurrent.atomic.AtomicBoolean closed =
       new java.util.concurrent.atomic.AtomicBoolean();
   private final OrtSession session;
@@ -45,8 +37,6 @@ public final class ModelRunner implements AutoCloseable {
         k = (int) t.getShape()[1];
       }
       this.classes = k;
-      PEAK_OPEN.accumulateAndGet(OPEN.incrementAndGet(), Math::max);
-      OPENED.incrementAndGet();
     } catch (OrtException e) {
       closeQuietly(session);
       throw new QuantbeamException("Cannot read the outputs of " + model + ": " + e, e);
@@ -120,29 +110,8 @@ public final class ModelRunner implements AutoCloseable {
   @Override
   public void close() {
     if (closed.compareAndSet(false, true)) {
-      OPEN.decrementAndGet();
       closeQuietly(session);
     }
-  }
-
-  /** Runners of this process not closed yet (their native sessions are alive). */
-  public static int openRunners() {
-    return OPEN.get();
-  }
-
-  /** The most runners open at once since the last reset. */
-  public static int peakOpenRunners() {
-    return PEAK_OPEN.get();
-  }
-
-  /** Starts a new peak from the runners open now. */
-  public static void resetPeakOpenRunners() {
-    PEAK_OPEN.set(OPEN.get());
-  }
-
-  /** Runners this process has opened so far. */
-  public static long openedRunners() {
-    return OPENED.get();
   }
 
   private static void closeQuietly(OrtSession s) {

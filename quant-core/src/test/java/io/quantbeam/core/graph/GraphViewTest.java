@@ -65,6 +65,21 @@ class GraphViewTest {
   }
 
   @Test
+  void maskReshapedAndExpandedToShapesOfTheDataStaysOnTheMaskPath() {
+    // DistilBERT: (mask == 0) -> Reshape(Concat(Shape(x)...)) -> Expand(Shape(scores)) -> Where
+    GraphView view = new GraphView(TinyTransformer.build(
+        TinyTransformer.Config.classifier(TinyTransformer.Export.DISTILBERT)).getGraph());
+    NodeProto where = view.node("/distilbert/transformer/layer.0/attention/Where");
+    String expanded = where.getInput(0);
+    assertEquals("Expand", view.producer(expanded).getOpType());
+    assertTrue(view.isConstantOrShape(view.producer(expanded).getInput(1)), "Shape(scores)");
+    assertFalse(view.isConstantOrShape(where.getInput(2)), "the scores are data");
+    Set<String> mask = view.derivedOnlyFrom(Set.of("attention_mask"));
+    assertTrue(mask.contains(expanded));
+    assertFalse(mask.contains(where.getOutput(0)), "what Where fills is the scores, not mask");
+  }
+
+  @Test
   void duplicateNodeNamesAndCyclesAreRefused() {
     ModelProto m = TinyTransformer.build();
     GraphProto g = m.getGraph();

@@ -257,40 +257,84 @@ class FailureCasesTest {
   }
 
   /**
-   * Resource hygiene: 50 candidate-sized sessions opened, run and closed in turn; resident memory
-   * is printed every 10 (not asserted: the machine is shared), and a leak of a session per
-   * candidate would show as a steady climb.
+   * Resource hygiene, in a child JVM of its own so that memory other tests freed cannot hide a
+   * leak (a session held open can reuse it, and then seems to cost nothing): after 10 warm-up
+   * sessions (allocator arenas settle), 40 sessions are opened, run and closed in turn; then 10
+   * are held open at once to measure what one session costs there. The 40 closed ones may grow
+   * resident memory by less than the 10 held ones cost: a leak of one session per close would
+   * grow it by about 40.
    */
   @Test
   void fiftySessionsOpenedAndClosedKeepTheNativeFootprintFlat() throws Exception {
     Path model = dir.resolve("tiny.onnx");
-    OnnxModelIO.save(TinyTransformer.build(), model);
-    OrtEnvironment env = OrtEnvironment.getEnvironment();
-    List<Long> rss = new ArrayList<>();
-    for (int i = 1; i <= 50; i++) {
-      try (OrtSession s = OrtSessions.open(model, 1)) {
-        long[][] ids = new long[4][16];
-        long[][] mask = new long[4][16];
-        for (long[] row : mask) {
-          java.util.Arrays.fill(row, 1);
-        }
-        try (OnnxTensor a = OnnxTensor.createTensor(env, ids);
-            OnnxTensor b = OnnxTensor.createTensor(env, mask);
-            OnnxTensor c = OnnxTensor.createTensor(env, new long[4][16])) {
-          Map<String, OnnxTensor> in = new java.util.HashMap<>();
-          for (String name : s.getInputNames()) {
-            in.put(name, name.contains("mask") ? b : name.contains("type") ? c : a);
-          }
-          try (OrtSession.Result ignored = s.run(in)) {
-            // outputs closed with the result
-          }
+    // a 30,522-word table makes one session's footprint (its copy of the weights) a few MB
+    OnnxModelIO.save(TinyTransformer.build(TinyTransformer.Config.defaults().withVocab(30522)),
+        model);
+    List<String> cmd = List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+        "-cp", System.getProperty("java.class.path"), SessionFootprint.class.getName(),
+        model.toString());
+    Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    assertTrue(p.waitFor(5, TimeUnit.MINUTES), "child JVM did not finish");
+    assertEquals(0, p.exitValue(), out);
+    String line = out.lines().filter(l -> l.startsWith("footprint ")).findFirst()
+        .orElseThrow(() -> new AssertionError("no footprint line in: " + out));
+    String[] kb = line.substring("footprint ".length()).trim().split(" ");
+    long grown = Long.parseLong(kb[1]) - Long.parseLong(kb[0]);
+    long heldTen = Long.parseLong(kb[2]);
+    System.out.printf("RSS: %s KB after 10 warm-up sessions, %+d KB after 40 more opened and"
+        + " closed; 10 held open cost %d KB%n", kb[0], grown, heldTen);
+    assertTrue(heldTen > 0, "holding 10 sessions should cost memory: " + heldTen + " KB");
+    assertTrue(grown < heldTen, "40 closed sessions grew RSS by " + grown
+        + " KB, more than 10 open ones cost (" + heldTen + " KB): a session leaks on close");
+  }
+
+  /** The child JVM: prints "footprint RSS-before RSS-after held-ten-cost" in KB. */
+  public static final class SessionFootprint {
+    public static void main(String[] args) throws Exception {
+      Path model = Path.of(args[0]);
+      for (int i = 0; i < 10; i++) {
+        try (OrtSession s = OrtSessions.open(model, 1)) {
+          runOnce(s);
         }
       }
-      if (i % 10 == 0) {
-        rss.add(rssKb());
+      long before = rssKb();
+      for (int i = 0; i < 40; i++) {
+        try (OrtSession s = OrtSessions.open(model, 1)) {
+          runOnce(s);
+        }
+      }
+      long after = rssKb();
+      List<OrtSession> held = new ArrayList<>();
+      for (int i = 0; i < 10; i++) {
+        held.add(OrtSessions.open(model, 1));
+        runOnce(held.get(i));
+      }
+      System.out.println("footprint " + before + " " + after + " " + (rssKb() - after));
+      for (OrtSession s : held) {
+        s.close();
       }
     }
-    System.out.println("RSS (KB) after 10, 20, 30, 40, 50 sessions: " + rss);
+  }
+
+  private static void runOnce(OrtSession s) throws Exception {
+    OrtEnvironment env = OrtEnvironment.getEnvironment();
+    long[][] ids = new long[4][16];
+    long[][] mask = new long[4][16];
+    for (long[] row : mask) {
+      java.util.Arrays.fill(row, 1);
+    }
+    try (OnnxTensor a = OnnxTensor.createTensor(env, ids);
+        OnnxTensor b = OnnxTensor.createTensor(env, mask);
+        OnnxTensor c = OnnxTensor.createTensor(env, new long[4][16])) {
+      Map<String, OnnxTensor> in = new java.util.HashMap<>();
+      for (String name : s.getInputNames()) {
+        in.put(name, name.contains("mask") ? b : name.contains("type") ? c : a);
+      }
+      try (OrtSession.Result ignored = s.run(in)) {
+        // outputs closed with the result
+      }
+    }
   }
 
   private static long rssKb() throws Exception {

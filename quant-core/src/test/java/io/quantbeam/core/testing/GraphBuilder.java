@@ -137,6 +137,24 @@ public final class GraphBuilder {
     return this;
   }
 
+  /**
+   * Adds a node of ONNX Runtime's contrib domain ({@code com.microsoft}) with one output named
+   * {@code name + "_output_0"}; the model must import that domain (see {@link #CONTRIB_DOMAIN}).
+   */
+  public String contribNode(String op, String name, List<String> inputs, AttributeProto... attrs) {
+    String out = name + "_output_0";
+    NodeProto.Builder n = NodeProto.newBuilder().setOpType(op).setDomain(CONTRIB_DOMAIN).setName(name)
+        .addAllInput(inputs).addOutput(out);
+    for (AttributeProto a : attrs) {
+      n.addAttribute(a);
+    }
+    graph.addNode(n);
+    return out;
+  }
+
+  /** ONNX Runtime's contrib operators (Attention, SkipLayerNormalization, BiasGelu, ...). */
+  public static final String CONTRIB_DOMAIN = "com.microsoft";
+
   public static AttributeProto ints(String name, long... v) {
     AttributeProto.Builder a = AttributeProto.newBuilder().setName(name).setType(AttributeProto.AttributeType.INTS);
     for (long x : v) {
