@@ -33,7 +33,7 @@ import org.apache.beam.sdk.options.PipelineOptions;
 public final class CompareRuns {
   /** report.json fields that depend on timing or the machine's state, not on the inputs. */
   public static final Set<String> TIMING_FIELDS = Set.of("seconds", "examplesPerSecond",
-      "latencyMs", "speedupBatch1", "speedupBatch32", "peakRssMb");
+      "latencyMs", "speedupBatch1", "speedupBatch32", "peakRssMb", "speedComparisons");
 
   private CompareRuns() {}
 

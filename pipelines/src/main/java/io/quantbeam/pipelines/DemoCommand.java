@@ -20,10 +20,12 @@ import java.util.Map;
  * block float at a time, latency is 3 rounds over 64 texts, and validation runs 2 shards on
  * 2 workers of 1 ONNX Runtime thread each (no oversubscription of 2 cores). The selection is
  * the smallest candidate that passes the accuracy criterion ({@code --speedTieTolerance=Infinity}):
- * on a shared 2-core machine the timing differences between these candidates are below the noise
- * (measured: the same pair swapped order by 15% between two runs), so a timing-based choice would
- * make two runs, or a run and its restart, select different models; latencies are still measured
- * and reported, and {@code ./quantbeam bench} measures the selected model properly.
+ * the default rule would pick the same model unless another were shown faster call by call
+ * (measured: the timing differences between these candidates are below the noise on a shared
+ * 2-core machine, where the same pair swapped order by 15% between two runs), but only a choice
+ * that timing cannot touch guarantees that a run and its restart write the same model byte for
+ * byte ({@code .ci/restart-check}), and it saves the comparisons' time; latencies are still
+ * measured and reported, and {@code ./quantbeam bench} measures the selected model properly.
  * Every option can be overridden: {@code ./quantbeam demo --sensitivitySamples=128}.
  */
 public final class DemoCommand {

@@ -231,9 +231,10 @@ public interface QuantizeOptions extends PipelineOptions {
 
   void setValidationShards(int value);
 
-  @Description("Selection: passing candidates within this fraction of the fastest at batch 32"
-      + " count as equally fast, and the smallest of them wins (raise it on a noisy machine so"
-      + " that timing noise cannot change the choice)")
+  @Description("Selection: the smallest passing candidate wins unless another passing one is"
+      + " shown faster at batch 32 by more than this fraction: timed against it call by call, the"
+      + " whole 95% interval of its time ratio must lie below 1 minus this (Infinity: the"
+      + " smallest always wins, nothing is timed for the choice)")
   @Default.Double(0.03)
   double getSpeedTieTolerance();
 

@@ -331,8 +331,8 @@ public final class Sst2Benchmark {
       for (Map.Entry<String, Path> m : models.entrySet()) {
         runners.put(m.getKey(), new ModelRunner(m.getValue(), 1));
       }
-      Map<String, List<Double>> b32 = timeCallByCall(runners, batches, passes);
-      Map<String, List<Double>> b1 = timeCallByCall(runners, singles, passes);
+      Map<String, List<Double>> b32 = LatencyBench.callByCall(runners, batches, passes);
+      Map<String, List<Double>> b1 = LatencyBench.callByCall(runners, singles, passes);
       StringBuilder line = new StringBuilder(String.format(Locale.ROOT, "call by call, 1"
           + " intra-op thread, %d passes (%d calls at batch 32, %d at batch 1 per model); time"
           + " of ours / the other model's on the same input (below 1: ours faster):", passes,
@@ -349,31 +349,11 @@ public final class Sst2Benchmark {
     }
   }
 
-  /** One warm-up pass, then {@code passes}; every input on every model, the order rotating. */
-  private static Map<String, List<Double>> timeCallByCall(Map<String, ModelRunner> runners,
-      List<EncodedBatch> inputs, int passes) {
-    List<String> names = new ArrayList<>(runners.keySet());
-    Map<String, List<Double>> times = new LinkedHashMap<>();
-    names.forEach(n -> times.put(n, new ArrayList<>()));
-    for (int pass = -1; pass < passes; pass++) {
-      for (int i = 0; i < inputs.size(); i++) {
-        for (int j = 0; j < names.size(); j++) {
-          String n = names.get((i + j) % names.size());
-          time(runners.get(n), List.of(inputs.get(i)), pass < 0 ? null : times.get(n));
-        }
-      }
-    }
-    return times;
-  }
-
   /** Median of the ratios {@code num[i] / den[i]} with its interval. */
   static String ratioSummary(List<Double> num, List<Double> den) {
-    List<Double> ratios = new ArrayList<>();
-    for (int i = 0; i < num.size(); i++) {
-      ratios.add(num.get(i) / den.get(i));
-    }
-    return String.format(Locale.ROOT, "%.3f, %s", LatencyBench.percentile(ratios, 50),
-        interval(ratios));
+    LatencyBench.Ratio r = LatencyBench.ratio(num, den, 0.95);
+    return String.format(Locale.ROOT, "%.3f, %.1f%% interval %.3f to %.3f", r.median(),
+        100 * r.coverage(), r.lower(), r.upper());
   }
 
   /** Times each call (ms) into {@code into} unless null; returns the total ms. */

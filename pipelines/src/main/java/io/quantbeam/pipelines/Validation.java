@@ -81,6 +81,11 @@ final class Validation {
   static final String VALIDATION_OPTION = "--validationData";
   private static final Logger LOG = LoggerFactory.getLogger(Validation.class);
   private static final int LATENCY_BATCH = 32;
+  /**
+   * Calls per model (at least) when the selection times a challenger against the smallest: 30 and
+   * more give the median a 95% interval narrower than the range ({@link LatencyBench#ratio}).
+   */
+  private static final int PAIRED_CALLS = 32;
 
   private Validation() {}
 
@@ -203,7 +208,7 @@ final class Validation {
         o.getIntraOpThreads(), o.getLatencyRounds());
     sameAs.forEach((name, first) -> latency.put(name, latency.get(first)));
 
-    // 4. selection
+    // 4. selection: the smallest passing candidate, unless another is shown faster call by call
     double fp32Score = score(fp32);
     List<Selection.Scored> scored = new ArrayList<>();
     for (Candidate c : candidates) {
@@ -219,8 +224,21 @@ final class Validation {
       throw new QuantbeamException("No candidate could be built: "
           + r.built.values().stream().map(b -> b.name() + ": " + b.error()).toList());
     }
+    int passes = (PAIRED_CALLS + batches.size() - 1) / batches.size();
+    Selection.PairedTiming paired = (c, smallest) -> {
+      LOG.info("selection: {} against {} call by call, {} calls of up to {} texts each",
+          c.name(), smallest.name(), passes * batches.size(), LATENCY_BATCH);
+      return LatencyBench.paired(Path.of(r.built.get(c.name()).path()),
+          Path.of(r.built.get(smallest.name()).path()), batches, passes, Selection.CONFIDENCE);
+    };
     Selection.Choice choice = Selection.select(scored, fp32Score, criterion,
-        o.getSpeedTieTolerance());
+        o.getSpeedTieTolerance(), paired);
+    for (Selection.Comparison c : choice.comparisons()) {
+      LOG.info(String.format(Locale.ROOT, "selection: %s / %s time ratio %.3f (%.1f%% interval"
+          + " %.3f to %.3f): %s", c.candidate(), c.against(), c.ratio().median(),
+          100 * c.ratio().coverage(), c.ratio().lower(), c.ratio().upper(), c.faster()
+              ? "shown faster" : "not shown faster"));
+    }
     BuiltCandidate chosen = r.built.get(choice.name());
     Path finalModel = out.resolve(io.quantbeam.core.Quantbeam.MODEL_FILE);
     io.quantbeam.core.AtomicFiles.copy(Path.of(chosen.path()), finalModel);
@@ -255,7 +273,7 @@ final class Validation {
         new ValidationReport.Fp32(model, OnnxModelIO.sha256(Path.of(model)), fp32.accuracy(),
             ms(fl), Files.size(Path.of(model)), fp32),
         rows, new ValidationReport.Selected(choice.name(), finalModel.toString(), finalSha,
-            choice.passed(), choice.reason()),
+            choice.passed(), choice.reason(), choice.rule(), choice.comparisons()),
         sensitivity, tensorRows(table, config),
         new ValidationReport.Latency(o.getIntraOpThreads(), o.getLatencyRounds(), singles.size(),
             batches.size(), String.format(Locale.ROOT, "FP32 and %d distinct candidate models in"

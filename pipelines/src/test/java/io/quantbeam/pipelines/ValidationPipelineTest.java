@@ -122,6 +122,35 @@ class ValidationPipelineTest {
     assertTrue(candidate(report, selected).path("passed").asBoolean());
     assertTrue(candidate(report, selected).path("excludedNodes").toString()
         .contains(GATHER));
+    // the rule: the smallest passing candidate, unless the report shows another one faster call
+    // by call (each comparison is against the smallest, with its ratio and interval)
+    JsonNode sel = report.path("selected");
+    assertTrue(sel.path("rule").asText().startsWith("The smallest candidate that passes"),
+        sel.toString());
+    String smallest = null;
+    for (JsonNode c : report.path("candidates")) {
+      if (c.path("passed").asBoolean() && (smallest == null
+          || c.path("sizeBytes").asLong() < candidate(report, smallest).path("sizeBytes").asLong()
+          || c.path("sizeBytes").asLong() == candidate(report, smallest).path("sizeBytes").asLong()
+              && c.path("name").asText().compareTo(smallest) < 0)) {
+        smallest = c.path("name").asText();
+      }
+    }
+    boolean shownFaster = false;
+    for (JsonNode c : sel.path("speedComparisons")) {
+      assertEquals(smallest, c.path("against").asText(), c.toString());
+      JsonNode r = c.path("ratio");
+      assertTrue(r.path("lower").asDouble() <= r.path("median").asDouble()
+          && r.path("median").asDouble() <= r.path("upper").asDouble(), c.toString());
+      assertTrue(r.path("calls").asInt() >= 32, c.toString());
+      shownFaster |= c.path("faster").asBoolean() && c.path("candidate").asText().equals(selected);
+    }
+    assertTrue(sel.path("speedComparisons").size() <= io.quantbeam.core.validate.Selection
+        .MAX_COMPARED);
+    if (!shownFaster) {
+      assertEquals(smallest, selected, sel.toString());
+    }
+    assertTrue(Files.readString(out.resolve(Validation.HTML_FILE)).contains("<b>Rule.</b>"));
     // the final model is the selected candidate's bytes; contract keys are there
     Path finalModel = out.resolve(Quantbeam.MODEL_FILE);
     assertEquals(report.path("selected").path("sha256").asText(), OnnxModelIO.sha256(finalModel));

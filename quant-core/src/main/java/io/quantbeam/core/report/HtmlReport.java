@@ -3,6 +3,8 @@ package io.quantbeam.core.report;
 import io.quantbeam.core.report.ValidationReport.CandidateRow;
 import io.quantbeam.core.report.ValidationReport.SensitivityRow;
 import io.quantbeam.core.report.ValidationReport.TensorRow;
+import io.quantbeam.core.validate.LatencyBench;
+import io.quantbeam.core.validate.Selection;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -40,7 +42,9 @@ public final class HtmlReport {
     var s = r.selected();
     h.append("<div class=\"box ").append(s.passed() ? "okbox" : "badbox").append("\"><b>")
         .append(s.passed() ? "Selected: " : "No candidate passes. Written anyway (best so far): ")
-        .append(esc(s.name())).append("</b><br>").append(esc(s.reason())).append("</div>\n");
+        .append(esc(s.name())).append("</b><br>").append(esc(s.reason()))
+        .append("<p><b>Rule.</b> ").append(esc(s.rule())).append("</p>")
+        .append(speedComparisons(s.speedComparisons())).append("</div>\n");
 
     h.append("<h2>Accuracy against latency and size</h2>\n<div class=\"charts\">")
         .append(scatter(r, true)).append(scatter(r, false)).append("</div>\n");
@@ -102,6 +106,29 @@ public final class HtmlReport {
           .append("</td></tr>\n");
     }
     return t.append("</table>\n").toString();
+  }
+
+  /** The call-by-call comparisons behind the choice (none when no challenger was timed). */
+  private static String speedComparisons(List<Selection.Comparison> comparisons) {
+    if (comparisons == null || comparisons.isEmpty()) {
+      return "";
+    }
+    StringBuilder t = new StringBuilder("<table><tr><th class=\"l\">candidate</th>")
+        .append("<th class=\"l\">against</th><th>calls at batch 32</th>")
+        .append("<th>median time ratio</th><th>interval</th><th>coverage</th>")
+        .append("<th class=\"l\">shown faster</th></tr>\n");
+    for (Selection.Comparison c : comparisons) {
+      LatencyBench.Ratio r = c.ratio();
+      t.append("<tr><td class=\"l\">").append(esc(c.candidate())).append("</td><td class=\"l\">")
+          .append(esc(c.against())).append("</td><td>").append(r.calls()).append("</td><td>")
+          .append(num(r.median(), 3)).append("</td><td>").append(num(r.lower(), 3))
+          .append(" to ").append(num(r.upper(), 3)).append("</td><td>")
+          .append(num(100 * r.coverage(), 1)).append("%</td><td class=\"l\">")
+          .append(c.faster() ? "<span class=\"ok\">yes</span>" : "no").append("</td></tr>\n");
+    }
+    return t.append("</table><p>Time ratio: the candidate's time over the smallest's on the same")
+        .append(" batch, one intra-op thread, back to back; below 1: the candidate is faster.</p>")
+        .toString();
   }
 
   private static String sensitivity(List<SensitivityRow> rows) {

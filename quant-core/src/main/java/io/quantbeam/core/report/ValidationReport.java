@@ -1,6 +1,7 @@
 package io.quantbeam.core.report;
 
 import io.quantbeam.core.validate.EvalAccumulator;
+import io.quantbeam.core.validate.Selection;
 import java.util.List;
 
 /**
@@ -34,8 +35,12 @@ public record ValidationReport(
       boolean selected, String path, String sha256, long quantizedNodes, String config,
       EvalAccumulator.Summary metrics, String error) {}
 
+  /**
+   * The selected model, why (words that depend only on the outcome), the selection rule in plain
+   * words, and the call-by-call comparisons the rule made (timings: they change from run to run).
+   */
   public record Selected(String name, String path, String sha256, boolean passed,
-      String reason) {}
+      String reason, String rule, List<Selection.Comparison> speedComparisons) {}
 
   /**
    * One quantized node: the output error when only it is quantized (everything else float), on a

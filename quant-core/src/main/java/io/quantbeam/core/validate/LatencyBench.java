@@ -19,11 +19,30 @@ import java.util.Map;
  * A longer sweep would hold one session per candidate at once (memory growing with the sweep), so
  * then each round opens a model's session, warms it with one call of each size, times it and
  * closes it before the next model: one session open at a time.
+ *
+ * <p>Rounds show each model's speed; they cannot show a difference of a few percent between two
+ * models on a shared machine, where the load moves more than that between rounds. For that,
+ * {@link #paired} times two models call by call: every input on both, back to back, and the
+ * median of the per-call time ratios with a distribution-free interval ({@link #ratio}).
  */
 public final class LatencyBench {
   /** Milliseconds per call at batch 1 and at the big batch. */
   public record Latency(double batch1P50, double batch1P95, double batch32P50,
       double batch32P95) {}
+
+  /**
+   * The median of the per-call time ratios of two models on the same inputs, with its
+   * distribution-free interval ({@link #medianInterval}) and the coverage the calls allow.
+   */
+  public record Ratio(double median, double lower, double upper, double coverage, int calls) {
+    /**
+     * Whether the whole interval lies below {@code bound} with at least {@code confidence}
+     * coverage: too few calls for that coverage show nothing.
+     */
+    public boolean wholeIntervalBelow(double bound, double confidence) {
+      return coverage >= confidence && upper < bound;
+    }
+  }
 
   /** Models whose sessions stay open side by side (the demo's sweep has 12). */
   public static final int MAX_OPEN_SESSIONS = 16;
@@ -100,6 +119,63 @@ public final class LatencyBench {
         in.values().forEach(OnnxTensor::close);
       }
     }
+  }
+
+  /**
+   * Model {@code a} against model {@code b}, call by call, each with one intra-op thread (no
+   * thread pool, so nothing of one session runs on while the other is timed): one warm-up pass,
+   * then {@code passes} passes over {@code inputs}. Returns the median of {@code a / b} per input
+   * with its interval at {@code confidence}; below 1: {@code a} is faster.
+   */
+  public static Ratio paired(Path a, Path b, List<EncodedBatch> inputs, int passes,
+      double confidence) {
+    Map<String, ModelRunner> runners = new LinkedHashMap<>();
+    try {
+      runners.put("a", new ModelRunner(a, 1));
+      runners.put("b", new ModelRunner(b, 1));
+      Map<String, List<Double>> times = callByCall(runners, inputs, passes);
+      return ratio(times.get("a"), times.get("b"), confidence);
+    } finally {
+      runners.values().forEach(ModelRunner::close);
+    }
+  }
+
+  /**
+   * Every input on every model back to back, the models' order rotating from call group to call
+   * group (so that none is always first), after one untimed warm-up pass; then {@code passes}
+   * timed passes. A load change on the machine then moves every model's time on an input alike.
+   * Returns each model's call times (ms), input by input, in the same order for every model.
+   */
+  public static Map<String, List<Double>> callByCall(Map<String, ModelRunner> runners,
+      List<EncodedBatch> inputs, int passes) {
+    List<String> names = new ArrayList<>(runners.keySet());
+    Map<String, List<Double>> times = new LinkedHashMap<>();
+    names.forEach(n -> times.put(n, new ArrayList<>()));
+    int group = 0; // counts call groups across passes: an odd number of inputs still rotates
+    for (int pass = -1; pass < passes; pass++) {
+      for (EncodedBatch input : inputs) {
+        for (int j = 0; j < names.size(); j++) {
+          String n = names.get((group + j) % names.size());
+          time(runners.get(n), List.of(input), pass < 0 ? null : times.get(n));
+        }
+        group++;
+      }
+    }
+    return times;
+  }
+
+  /** The median of {@code num[i] / den[i]} with its interval at {@code confidence}. */
+  public static Ratio ratio(List<Double> num, List<Double> den, double confidence) {
+    if (num.size() != den.size()) {
+      throw new IllegalArgumentException("unpaired times: " + num.size() + " vs " + den.size());
+    }
+    List<Double> ratios = new ArrayList<>();
+    for (int i = 0; i < num.size(); i++) {
+      ratios.add(num.get(i) / den.get(i));
+    }
+    double[] interval = medianInterval(ratios, confidence);
+    return new Ratio(percentile(ratios, 50), interval[0], interval[1], interval[2],
+        ratios.size());
   }
 
   /** Nearest-rank percentile (NaN for no values). */

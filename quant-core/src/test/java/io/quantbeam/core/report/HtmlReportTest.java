@@ -9,6 +9,8 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.quantbeam.core.report.ValidationReport.CandidateRow;
 import io.quantbeam.core.report.ValidationReport.LatencyMs;
 import io.quantbeam.core.validate.EvalAccumulator;
+import io.quantbeam.core.validate.LatencyBench;
+import io.quantbeam.core.validate.Selection;
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -28,7 +30,9 @@ class HtmlReportTest {
                 l, 2.4, 2.4, true, passed, "c/top-1.onnx", "s2", 36, "minmax", s, null),
             new CandidateRow("broken", "USER", List.of("z"), null, null, null, 0, null, null, null,
                 false, false, null, null, 0, "minmax", null, "nothing to quantize")),
-        new ValidationReport.Selected("top-1 <x>", "model.int8.onnx", "s2", passed, "reason"),
+        new ValidationReport.Selected("top-1 <x>", "model.int8.onnx", "s2", passed, "reason",
+            Selection.rule(0.03), List.of(new Selection.Comparison("top-1 <x>", "baseline",
+                new LatencyBench.Ratio(0.9, 0.88, 0.92, 0.957, 30), true))),
         List.of(new ValidationReport.SensitivityRow(1, "/a/MatMul", "MatMul", "layer.0", 12.5, 0.99,
             0.97, 64)),
         List.of(new ValidationReport.TensorRow("t", -2, 3, -2, 3, 30.0, true, 3.0 / 64,
@@ -45,6 +49,9 @@ class HtmlReportTest {
     assertTrue(html.contains("top-1 &lt;x&gt;") && !html.contains("top-1 <x>"));
     assertTrue(html.contains("Sensitivity ranking") && html.contains("/a/MatMul"));
     assertTrue(html.contains("nothing to quantize"));
+    assertTrue(html.contains("<b>Rule.</b> The smallest candidate that passes"), "the rule");
+    assertTrue(html.contains("<td>30</td><td>0.900</td><td>0.880 to 0.920</td><td>95.7%</td>"),
+        "the call-by-call ratio and its interval");
     assertTrue(HtmlReport.render(sample(false)).contains("No candidate passes"));
   }
 
@@ -108,5 +115,9 @@ class HtmlReportTest {
       assertTrue(c.has(k), k);
     }
     assertTrue(tree.path("selected").has("sha256"));
+    assertTrue(tree.path("selected").path("rule").asText().startsWith("The smallest"));
+    JsonNode ratio = tree.path("selected").path("speedComparisons").get(0).path("ratio");
+    assertEquals(0.92, ratio.path("upper").asDouble());
+    assertEquals(30, ratio.path("calls").asInt());
   }
 }

@@ -2,6 +2,8 @@ package io.quantbeam.core.validate;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.ArrayList;
@@ -73,5 +75,23 @@ class LatencyBenchTest {
         assertTrue(1 - 2 * below(n, k + 1) < 0.95, "a narrower one would do, n=" + n);
       }
     }
+  }
+
+  @Test
+  void ratioIsTheMedianOfPerCallRatiosWithItsInterval() {
+    // 30 calls: a takes i ms where b takes 10 ms on the same input, so the ratios are 0.1 .. 3.0
+    List<Double> a = shuffledOneTo(30);
+    List<Double> b = Collections.nCopies(30, 10.0);
+    LatencyBench.Ratio r = LatencyBench.ratio(a, b, 0.95);
+    assertEquals(1.5, r.median(), 1e-12); // nearest rank: the 15th of 30
+    assertEquals(1.0, r.lower(), 1e-12); // x(10) / 10
+    assertEquals(2.1, r.upper(), 1e-12); // x(21) / 10
+    assertEquals(0.9572, r.coverage(), 1e-4);
+    assertEquals(30, r.calls());
+    assertTrue(r.wholeIntervalBelow(2.2, 0.95));
+    assertFalse(r.wholeIntervalBelow(2.1, 0.95), "the bound itself is not below it");
+    assertFalse(r.wholeIntervalBelow(2.2, 0.96), "not enough coverage");
+    assertThrows(IllegalArgumentException.class,
+        () -> LatencyBench.ratio(List.of(1.0), List.of(1.0, 2.0), 0.95));
   }
 }
