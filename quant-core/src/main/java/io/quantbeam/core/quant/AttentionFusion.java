@@ -47,13 +47,35 @@ public final class AttentionFusion {
   /** The fused model, how many blocks were fused, and why each other Softmax's block was not. */
   public record Result(ModelProto model, int fused, List<String> unmatched) {}
 
+  /** The node a block becomes. */
+  public enum Form {
+    /**
+     * com.microsoft.Attention(x, packed [in, 3 hidden] Q/K/V weight, bias, mask index): the
+     * projections inside the node (QAttention when quantized, whose kernel runs them as one small
+     * GEMM per head and batch row: measured slower at batch 32 than three large GEMMs).
+     */
+    ATTENTION,
+    /**
+     * The Q/K/V projections stay (MatMul + bias Add, each quantized on its own with the bias
+     * inside, sharing one QuantizeLinear) and the rest becomes com.microsoft.MultiHeadAttention(q,
+     * k, v, key padding mask): reshapes, transposes, scores, scale, mask, Softmax and context in
+     * one float kernel.
+     */
+    MULTI_HEAD
+  }
+
   private AttentionFusion() {}
+
+  /** {@link #fuse(ModelProto, Set, Form)} to {@link Form#ATTENTION}. */
+  public static Result fuse(ModelProto model, Set<String> keepNodes) {
+    return fuse(model, keepNodes, Form.ATTENTION);
+  }
 
   /**
    * Fuses every attention block it recognises. {@code keepNodes}: node names that must stay as
    * they are (excluded nodes); a block holding one is not fused.
    */
-  public static Result fuse(ModelProto model, Set<String> keepNodes) {
+  public static Result fuse(ModelProto model, Set<String> keepNodes, Form form) {
     ModelProto current = model;
     List<String> unmatched = new ArrayList<>();
     Set<String> tried = new HashSet<>();
@@ -75,7 +97,7 @@ public final class AttentionFusion {
         unmatched.add(softmax.getName() + ": " + e.getMessage());
         continue;
       }
-      ModelProto rewritten = rewrite(current, view, block);
+      ModelProto rewritten = rewrite(current, view, block, form);
       if (rewritten == null) {
         unmatched.add(softmax.getName() + ": a tensor inside the block is read outside it");
         continue;
@@ -386,13 +408,11 @@ public final class AttentionFusion {
     }
   }
 
-  /**
-   * The model with the block's nodes replaced by the Attention node (at the place of its last
-   * node) and what only they needed removed; null when the rest of the graph still reads a tensor
-   * that only the block computed.
-   */
-  private static ModelProto rewrite(ModelProto model, GraphView view, Block b) {
-    GraphProto g = model.getGraph();
+  /** The model with the block fused in {@code form}; null when it cannot be (see replace). */
+  private static ModelProto rewrite(ModelProto model, GraphView view, Block b, Form form) {
+    if (form == Form.MULTI_HEAD) {
+      return rewriteMultiHead(model, view, b);
+    }
     int h = (int) b.q().weight().getDims(1);
     int in = (int) b.q().weight().getDims(0);
     float[] weight = new float[in * 3 * h];
@@ -413,27 +433,80 @@ public final class AttentionFusion {
         .addOutput(b.output())
         .addAttribute(AttributeProto.newBuilder().setName("num_heads")
             .setType(AttributeProto.AttributeType.INT).setI(b.heads()));
-    // the kernel's default scale is 1 / sqrt(head size); write it only when the export's differs
+    addScale(attention, b);
+    String mask = maskInt32(view, b, added);
+    if (mask != null) {
+      attention.addInput(mask);
+    }
+    added.add(attention.build());
+    return replace(model, view, b.nodes(), added, List.of(
+        Tensors.floatTensor(weightName, new long[] {in, 3L * h}, weight),
+        Tensors.floatTensor(biasName, new long[] {3L * h}, bias)));
+  }
+
+  /**
+   * The block's nodes after its projections become MultiHeadAttention(q, k, v, , mask); the
+   * projections stay for the MatMul rule.
+   */
+  private static ModelProto rewriteMultiHead(ModelProto model, GraphView view, Block b) {
+    List<NodeProto> added = new ArrayList<>();
+    NodeProto.Builder attention = NodeProto.newBuilder()
+        .setName(b.name().substring(0, b.name().length() - "Attention".length())
+            + "MultiHeadAttention")
+        .setOpType("MultiHeadAttention").setDomain(DOMAIN)
+        .addInput(b.q().add().getOutput(0)).addInput(b.k().add().getOutput(0))
+        .addInput(b.v().add().getOutput(0)).addOutput(b.output())
+        .addAttribute(AttributeProto.newBuilder().setName("num_heads")
+            .setType(AttributeProto.AttributeType.INT).setI(b.heads()));
+    addScale(attention, b);
+    String mask = maskInt32(view, b, added);
+    if (mask != null) {
+      attention.addInput("").addInput(mask); // no bias input: the projections add theirs
+    }
+    added.add(attention.build());
+    List<NodeProto> removed = new ArrayList<>(b.nodes());
+    for (Projection p : List.of(b.q(), b.k(), b.v())) {
+      removed.remove(p.matMul());
+      removed.remove(p.add());
+    }
+    return replace(model, view, removed, added, List.of());
+  }
+
+  /** The kernels' default scale is 1 / sqrt(head size); written only when the export's differs. */
+  private static void addScale(NodeProto.Builder attention, Block b) {
     double defaultScale = 1.0 / Math.sqrt(b.headSize());
     if (Math.abs(b.scale() - defaultScale) > 1e-6 * defaultScale) {
       attention.addAttribute(AttributeProto.newBuilder().setName("scale")
           .setType(AttributeProto.AttributeType.FLOAT).setF((float) b.scale()));
     }
-    if (b.maskInput() != null) {
-      String mask = b.maskInput() + "_int32";
-      if (view.producer(mask) == null) {
-        added.add(NodeProto.newBuilder().setName(b.maskInput() + "_Cast_int32").setOpType("Cast")
-            .addInput(b.maskInput()).addOutput(mask)
-            .addAttribute(AttributeProto.newBuilder().setName("to")
-                .setType(AttributeProto.AttributeType.INT)
-                .setI(TensorProto.DataType.INT32_VALUE)).build());
-      }
-      attention.addInput(mask);
-    }
-    added.add(attention.build());
+  }
 
+  /** The mask input cast to int32 (the Cast added once to {@code added}), or null without one. */
+  private static String maskInt32(GraphView view, Block b, List<NodeProto> added) {
+    if (b.maskInput() == null) {
+      return null;
+    }
+    String mask = b.maskInput() + "_int32";
+    if (view.producer(mask) == null) {
+      added.add(NodeProto.newBuilder().setName(b.maskInput() + "_Cast_int32").setOpType("Cast")
+          .addInput(b.maskInput()).addOutput(mask)
+          .addAttribute(AttributeProto.newBuilder().setName("to")
+              .setType(AttributeProto.AttributeType.INT)
+              .setI(TensorProto.DataType.INT32_VALUE)).build());
+    }
+    return mask;
+  }
+
+  /**
+   * The model with {@code blockNodes} replaced by {@code added} (at the place of the last of
+   * them), new initializers added and what only the removed nodes needed removed; null when the
+   * rest of the graph still reads a tensor that only they computed.
+   */
+  private static ModelProto replace(ModelProto model, GraphView view, List<NodeProto> blockNodes,
+      List<NodeProto> added, List<TensorProto> newInitializers) {
+    GraphProto g = model.getGraph();
     Set<NodeProto> removed = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
-    removed.addAll(b.nodes());
+    removed.addAll(blockNodes);
     NodeProto last = null;
     for (NodeProto n : g.getNodeList()) {
       if (removed.contains(n)) {
@@ -451,8 +524,7 @@ public final class AttentionFusion {
     nodes = live(nodes, g);
     Set<String> available = new HashSet<>(view.graphInputs());
     g.getInitializerList().forEach(t -> available.add(t.getName()));
-    available.add(weightName);
-    available.add(biasName);
+    newInitializers.forEach(t -> available.add(t.getName()));
     Set<String> read = new HashSet<>();
     for (NodeProto n : nodes) {
       read.addAll(n.getInputList());
@@ -471,8 +543,7 @@ public final class AttentionFusion {
         graph.addInitializer(t);
       }
     }
-    graph.addInitializer(Tensors.floatTensor(weightName, new long[] {in, 3L * h}, weight));
-    graph.addInitializer(Tensors.floatTensor(biasName, new long[] {3L * h}, bias));
+    graph.addAllInitializer(newInitializers);
     graph.clearInput().addAllInput(g.getInputList().stream()
         .filter(i -> view.graphInputs().contains(i.getName()) || read.contains(i.getName()))
         .collect(Collectors.toList()));

@@ -36,26 +36,52 @@ class AttentionFusionTest {
   @ParameterizedTest
   @EnumSource(value = Export.class, names = {"BERT", "DISTILBERT", "ROBERTA"})
   void eachBlockBecomesOneAttentionThatComputesTheSame(Export e) {
-    Built built = ExportVariantsTest.build(e);
-    ModelProto prepared = QdqQuantizer.prepare(built.model());
-    AttentionFusion.Result r = AttentionFusion.fuse(prepared, Set.of());
-    assertEquals(LAYERS, r.fused(), e + ": " + r.unmatched());
-    assertTrue(r.unmatched().isEmpty(), r.unmatched().toString());
-    Map<String, Long> ops = opCounts(r.model());
+    ModelProto fused = fusedAndCompared(e, AttentionFusion.Form.ATTENTION);
+    Map<String, Long> ops = opCounts(fused);
     assertEquals(LAYERS, ops.get("com.microsoft:Attention"), ops.toString());
-    assertFalse(ops.containsKey("Softmax"), ops.toString());
-    // 2 MatMuls per layer stay (attention output and FFN in/out: 3), the rest went into Attention
+    // per layer the attention output and the FFN's two MatMuls stay; Q/K/V went into Attention
     assertEquals(3L * LAYERS, ops.get("MatMul"), ops.toString());
 
-    GraphView fused = new GraphView(r.model().getGraph());
-    NodeProto attention = fused.topologicalOrder().stream()
+    GraphView view = new GraphView(fused.getGraph());
+    NodeProto attention = view.topologicalOrder().stream()
         .filter(n -> n.getOpType().equals("Attention")).findFirst().orElseThrow();
-    GraphView original = new GraphView(prepared.getGraph());
+    GraphView original = new GraphView(
+        QdqQuantizer.prepare(ExportVariantsTest.build(e).model()).getGraph());
     assertTrue(original.consumers(attention.getInput(0)).stream()
         .anyMatch(n -> n.getName().endsWith("q_lin/MatMul") || n.getName().endsWith("query/MatMul")),
         "Attention reads the tensor the Q projection read, under its name");
     assertEquals(4, attention.getInputCount(), "input, weight, bias, mask index");
+  }
 
+  @ParameterizedTest
+  @EnumSource(value = Export.class, names = {"BERT", "DISTILBERT", "ROBERTA"})
+  void theMultiHeadFormKeepsTheProjectionsAndComputesTheSame(Export e) {
+    ModelProto fused = fusedAndCompared(e, AttentionFusion.Form.MULTI_HEAD);
+    Map<String, Long> ops = opCounts(fused);
+    assertEquals(LAYERS, ops.get("com.microsoft:MultiHeadAttention"), ops.toString());
+    assertEquals(6L * LAYERS, ops.get("MatMul"), "Q/K/V, attention output, FFN: " + ops);
+    assertFalse(ops.containsKey("Transpose"), ops.toString());
+    GraphView view = new GraphView(fused.getGraph());
+    for (NodeProto n : view.topologicalOrder()) {
+      if (n.getOpType().equals("MultiHeadAttention")) {
+        assertEquals(5, n.getInputCount(), "q, k, v, no bias, key padding mask");
+        assertEquals("", n.getInput(3));
+        assertEquals("attention_mask_int32", n.getInput(4));
+        for (int i = 0; i < 3; i++) {
+          assertEquals("Add", view.producer(n.getInput(i)).getOpType(), "a projection's bias Add");
+        }
+      }
+    }
+  }
+
+  /** Fuses the variant's float model and checks it computes the same in ONNX Runtime. */
+  private static ModelProto fusedAndCompared(Export e, AttentionFusion.Form form) {
+    Built built = ExportVariantsTest.build(e);
+    ModelProto prepared = QdqQuantizer.prepare(built.model());
+    AttentionFusion.Result r = AttentionFusion.fuse(prepared, Set.of(), form);
+    assertEquals(LAYERS, r.fused(), e + ": " + r.unmatched());
+    assertTrue(r.unmatched().isEmpty(), r.unmatched().toString());
+    assertFalse(opCounts(r.model()).containsKey("Softmax"), opCounts(r.model()).toString());
     double worst = 0;
     for (TestInputs.Batch b : ExportVariantsTest.batches(e, 77, 4)) {
       TestInputs.Output x = TestInputs.run(built.model(), b).get(built.output());
@@ -63,7 +89,8 @@ class AttentionFusionTest {
       assertArrayEquals(x.shape(), y.shape());
       worst = Math.max(worst, TestInputs.maxAbsDiff(x.data(), y.data()));
     }
-    assertTrue(worst < 1e-4, e + ": max abs diff " + worst);
+    assertTrue(worst < 1e-4, e + " " + form + ": max abs diff " + worst);
+    return r.model();
   }
 
   @Test

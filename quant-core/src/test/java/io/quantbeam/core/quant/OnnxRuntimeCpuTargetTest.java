@@ -47,11 +47,24 @@ class OnnxRuntimeCpuTargetTest {
     Built built = ExportVariantsTest.build(e);
     QdqQuantizer.Result r = ExportVariantsTest.quantize(e, built, CPU);
     Map<String, Long> ops = AttentionFusionTest.opCounts(r.model());
-    assertEquals(LAYERS, ops.get("com.microsoft:QAttention"), ops.toString());
-    assertFalse(ops.containsKey("com.microsoft:Attention"), ops.toString());
+    if (e == Export.ORT_FUSED) {
+      // ONNX Runtime's own Attention (packed Q/K/V) becomes QAttention
+      assertEquals(LAYERS, ops.get("com.microsoft:QAttention"), ops.toString());
+      assertFalse(ops.containsKey("com.microsoft:Attention"), ops.toString());
+    } else {
+      assertEquals(LAYERS, ops.get("com.microsoft:MultiHeadAttention"), ops.toString());
+      assertFalse(ops.containsKey("Softmax"), ops.toString());
+    }
     assertFalse(ops.containsKey("MatMul"), "every weight MatMul is integer: " + ops);
-    long projections = e == Export.ORT_FUSED ? 3L * LAYERS : 3L * LAYERS;
+    // Q/K/V (outside ORT_FUSED), attention output, FFN in and out
+    long projections = (e == Export.ORT_FUSED ? 3L : 6L) * LAYERS;
     assertEquals(projections, ops.get("com.microsoft:MatMulIntegerToFloat"), ops.toString());
+    // ONNX Runtime's fused export adds its biases in SkipLayerNormalization and BiasGelu
+    long withBias = e == Export.ORT_FUSED ? 0 : projections;
+    assertEquals(withBias, q(r).topologicalOrder().stream()
+        .filter(n -> n.getOpType().equals("MatMulIntegerToFloat") && n.getInputCount() == 7)
+        .count(),
+        "every projection followed by a bias Add has its bias inside");
     // every DequantizeLinear left is a gathered embedding's or a Gemm head's
     GraphView q = new GraphView(r.model().getGraph());
     for (NodeProto n : q.topologicalOrder()) {
@@ -110,6 +123,10 @@ class OnnxRuntimeCpuTargetTest {
     assertTrue(worst < 1e-3 * Math.max(1, scale), e + ": max abs diff " + worst + " of " + scale);
   }
 
+  private static GraphView q(QdqQuantizer.Result r) {
+    return new GraphView(r.model().getGraph());
+  }
+
   @Test
   void sameBytesTwiceAndPortableUnchanged() {
     Built built = ExportVariantsTest.build(Export.BERT);
@@ -129,7 +146,7 @@ class OnnxRuntimeCpuTargetTest {
     QdqQuantizer.Result r = ExportVariantsTest.quantize(Export.BERT, built,
         CPU.withExcludeNodes(Set.of("/encoder/layer.0/attention/self/query/MatMul")));
     Map<String, Long> ops = AttentionFusionTest.opCounts(r.model());
-    assertEquals(1L, ops.get("com.microsoft:QAttention"), ops.toString());
+    assertEquals(1L, ops.get("com.microsoft:MultiHeadAttention"), ops.toString());
     assertTrue(r.decisions().stream().anyMatch(d -> d.opType().equals("attention block")
         && d.detail().contains("excluded")), r.decisions().toString());
     assertTrue(r.decisions().stream().anyMatch(d ->
