@@ -143,29 +143,39 @@ public final class TargetBenchmark {
     return c;
   }
 
+  /** Each model's total and sentences/s; each target (cpu*) against every other model. */
   private static void report(String what, int threads, Map<String, List<Double>> times,
-      int sentencesPerPass) {
-    List<Double> cpu = times.get("cpu");
-    double cpuTotal = cpu.stream().mapToDouble(Double::doubleValue).sum();
+      int sentences) {
     System.out.printf(Locale.ROOT, "%s, %d intra-op threads, %d calls per model:%n", what,
-        threads, cpu.size());
+        threads, times.get("cpu").size());
+    int passes = times.get("cpu").size() / (what.equals("batch 1") ? sentences
+        : (int) Math.ceil(sentences / 32.0));
     for (Map.Entry<String, List<Double>> e : times.entrySet()) {
       double total = e.getValue().stream().mapToDouble(Double::doubleValue).sum();
-      String line = String.format(Locale.ROOT, "  %-9s total %9.1f ms, %7.1f sentences/s",
-          e.getKey(), total, sentencesPerPass * (e.getValue().size() / (double) (
-              what.equals("batch 1") ? sentencesPerPass : Math.ceil(sentencesPerPass / 32.0)))
-              / (total / 1000));
-      if (!e.getKey().equals("cpu")) {
+      System.out.printf(Locale.ROOT, "  %-11s total %9.1f ms, %7.1f sentences/s%n", e.getKey(),
+          total, sentences * passes / (total / 1000));
+    }
+    for (String target : times.keySet()) {
+      if (!target.startsWith("cpu")) {
+        continue;
+      }
+      List<Double> mine = times.get(target);
+      double mineTotal = mine.stream().mapToDouble(Double::doubleValue).sum();
+      for (Map.Entry<String, List<Double>> e : times.entrySet()) {
+        if (e.getKey().equals(target)) {
+          continue;
+        }
         List<Double> speedups = new ArrayList<>();
-        for (int i = 0; i < cpu.size(); i++) {
-          speedups.add(e.getValue().get(i) / cpu.get(i));
+        for (int i = 0; i < mine.size(); i++) {
+          speedups.add(e.getValue().get(i) / mine.get(i));
         }
         double[] ci = LatencyBench.medianInterval(speedups, 0.95);
-        line += String.format(Locale.ROOT, "; cpu speedup vs it (its time / cpu's, per call):"
-            + " median %.3f, %.1f%% interval %.3f to %.3f; totals %.3f",
-            LatencyBench.percentile(speedups, 50), 100 * ci[2], ci[0], ci[1], total / cpuTotal);
+        double total = e.getValue().stream().mapToDouble(Double::doubleValue).sum();
+        System.out.printf(Locale.ROOT, "  %s speedup vs %s (its time / %s's, per call): median"
+            + " %.3f, %.1f%% interval %.3f to %.3f; ratio of totals %.3f%n", target, e.getKey(),
+            target, LatencyBench.percentile(speedups, 50), 100 * ci[2], ci[0], ci[1],
+            total / mineTotal);
       }
-      System.out.println(line);
     }
   }
 
