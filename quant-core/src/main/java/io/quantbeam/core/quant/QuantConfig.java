@@ -53,7 +53,8 @@ public record QuantConfig(
     PORTABLE,
     ONNXRUNTIME_CPU;
 
-    /** Any case, '-' or '_': {@code onnxruntime-cpu}. */
+    /** Any case, '-' or '_': {@code onnxruntime-cpu} (also how command-line options read it). */
+    @com.fasterxml.jackson.annotation.JsonCreator
     public static Target parse(String name) {
       return io.quantbeam.core.EnumNames.parse(Target.class, name, "target");
     }
