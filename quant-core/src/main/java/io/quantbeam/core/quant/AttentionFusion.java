@@ -21,21 +21,22 @@ import java.util.Set;
 import java.util.stream.Collectors;
 
 /**
- * Rewrites the self-attention block of BERT-style exports into one com.microsoft.Attention node,
- * the form ONNX Runtime's CPU provider runs fastest (and, quantized, as QAttention). ONNX
- * Runtime's own optimizer does not fuse the attention of common exports (all-MiniLM-L6-v2 keeps its
- * 3 projection MatMuls, 4 Reshape/Transpose pairs, scores, Softmax and context MatMuls per layer),
- * so it is done here, on the float graph, before quantization.
+ * Rewrites the self-attention block of BERT-style exports into ONNX Runtime's fused attention
+ * ({@link Form}: com.microsoft.Attention, or MultiHeadAttention after the kept projections), the
+ * forms its CPU provider runs in one kernel. ONNX Runtime's own optimizer does not fuse the
+ * attention of common exports (all-MiniLM-L6-v2 keeps its 3 projection MatMuls, 4
+ * Reshape/Transpose pairs, scores, Softmax and context MatMuls per layer), so it is done here, on
+ * the float graph, before quantization.
  *
  * <p>The block matched, from each Softmax outwards: Q, K and V as MatMul(x, W) + bias of the same
  * input x; each reshaped to [batch, seq, heads, head size] (the heads read from the Reshape's
  * constant target) and transposed (K to [0, 2, 3, 1]); scores = Q x K^T, scaled by a constant
  * (Div or Mul, before or after the product); the mask added (BERT, RoBERTa) or filled in by Where
  * (DistilBERT), where the mask is computed only from the model's one *mask* input; Softmax on the
- * last axis; x V, transposed back and reshaped to [batch, seq, hidden]. The Attention node reads x
- * under its name, so the calibration of the float model applies unchanged, and writes the block's
- * output tensor under its name. It reads the mask input cast to int32 (1 attends, 0 is masked),
- * the raw-mask form ONNX Runtime's kernel takes.
+ * last axis; x V, transposed back and reshaped to [batch, seq, hidden]. The fused node (or the
+ * kept projections) reads x under its name, so the calibration of the float model applies
+ * unchanged, and it writes the block's output tensor under its name. It reads the mask input cast
+ * to int32 (1 attends, 0 is masked), the raw-mask form ONNX Runtime's kernels take.
  *
  * <p>A block that does not match every step is left as it is and reported, never half-rewritten;
  * so is one whose inner tensors are read outside it, or whose projections a config excludes.
