@@ -1,6 +1,7 @@
 package io.quantbeam.pipelines;
 
 import io.quantbeam.core.calib.CalibrationBatches;
+import io.quantbeam.core.quant.QuantConfig;
 import io.quantbeam.core.quant.QuantType;
 import io.quantbeam.core.stats.CalibrationMethod;
 import io.quantbeam.core.validate.Candidates;
@@ -150,6 +151,14 @@ public interface QuantizeOptions extends PipelineOptions {
   double getMinActivationSqnrDb();
 
   void setMinActivationSqnrDb(double value);
+
+  @Description("Runtime the model is written for: portable (standard ONNX QDQ, any runtime) or"
+      + " onnxruntime-cpu (ONNX Runtime's CPU operators: fused attention, integer MatMuls with the"
+      + " bias inside; loads only in ONNX Runtime)")
+  @Default.Enum("PORTABLE")
+  QuantConfig.Target getTarget();
+
+  void setTarget(QuantConfig.Target value);
 
   @Description("Comma-separated node names to leave in float")
   @Default.String("")

@@ -105,6 +105,7 @@ public final class QuantizePipeline {
         .withReduceRange(o.getReduceRange())
         .withSymmetricActivations(o.getSymmetricActivations())
         .withMinActivationSqnrDb(o.getMinActivationSqnrDb())
+        .withTarget(o.getTarget())
         .withOpTypes(commaList(o.getOpTypes()))
         .withExcludeNodes(commaList(o.getExcludeNodes()));
   }
@@ -126,6 +127,7 @@ public final class QuantizePipeline {
         "--reduceRange=" + c.reduceRange(),
         "--symmetricActivations=" + c.symmetricActivations(),
         "--minActivationSqnrDb=" + c.minActivationSqnrDb(),
+        "--target=" + io.quantbeam.core.EnumNames.display(c.target()),
         "--opTypes=" + String.join(",", c.opTypes()),
         "--excludeNodes=" + String.join(",", c.excludeNodes()),
         "--batchSize=" + o.getBatchSize(),

@@ -29,6 +29,7 @@ public final class QuantSettings implements Serializable {
   private final ArrayList<String> excludeNodes;
   private final boolean quantizeActivationMatMuls;
   private final double minActivationSqnrDb;
+  private final String target;
 
   private QuantSettings(QuantConfig c) {
     activationType = c.activationType().name();
@@ -44,6 +45,7 @@ public final class QuantSettings implements Serializable {
     excludeNodes = new ArrayList<>(c.excludeNodes());
     quantizeActivationMatMuls = c.quantizeActivationMatMuls();
     minActivationSqnrDb = c.minActivationSqnrDb();
+    target = c.target().name();
   }
 
   public static QuantSettings of(QuantConfig config) {
@@ -56,7 +58,7 @@ public final class QuantSettings implements Serializable {
         new CalibrationParams(CalibrationMethod.valueOf(method), percentile, symmetricPercentile,
             entropyBins),
         new LinkedHashSet<>(opTypes), new LinkedHashSet<>(excludeNodes),
-        quantizeActivationMatMuls, minActivationSqnrDb);
+        quantizeActivationMatMuls, minActivationSqnrDb, QuantConfig.Target.valueOf(target));
   }
 
   public List<String> excludeNodes() {

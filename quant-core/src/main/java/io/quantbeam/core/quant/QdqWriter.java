@@ -34,6 +34,9 @@ public final class QdqWriter {
   private final Map<String, QuantizedTable> quantizedWeights = new HashMap<>();
   /** Weight DQ outputs already emitted (a weight shared by several nodes is dequantized once). */
   private final Set<String> emittedNames = new java.util.HashSet<>();
+  /** Nodes another node's rule took over (see {@link #absorb}). */
+  private final Set<NodeProto> absorbed =
+      java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
 
   QdqWriter(GraphView view, QuantConfig config, Map<String, Range> ranges,
       Map<String, String> unusableRanges, Set<String> maskPath) {
@@ -89,25 +92,67 @@ public final class QdqWriter {
     if (existing != null) {
       return existing;
     }
+    QuantizedActivation q = quantizedActivation(tensor);
+    String dqOut = tensor + "_DequantizeLinear_Output";
+    emit(NodeProto.newBuilder().setName(tensor + "_DequantizeLinear").setOpType("DequantizeLinear")
+        .addInput(q.quantizedName()).addInput(q.scaleName()).addInput(q.zeroPointName())
+        .addOutput(dqOut).build());
+    dequantizedActivations.put(tensor, dqOut);
+    return dqOut;
+  }
+
+  /** Names of a quantized activation (the QuantizeLinear output) and its parameters. */
+  public record QuantizedActivation(String quantizedName, String scaleName, String zeroPointName) {}
+
+  /**
+   * Inserts T -> QuantizeLinear once and returns its names: every node that reads T quantized
+   * shares that one QuantizeLinear (the Q/K/V projections of a layer read the same input).
+   */
+  public QuantizedActivation quantizedActivation(String tensor) {
+    String scale = tensor + "_scale";
+    String zeroPoint = tensor + "_zero_point";
+    String qOut = tensor + "_QuantizeLinear_Output";
+    QuantizedActivation result = new QuantizedActivation(qOut, scale, zeroPoint);
+    if (activationParams.containsKey(tensor)) {
+      return result;
+    }
     Range r = ranges.get(tensor);
     // Reduced range applies to weights only, as in the reference: the kernels' saturation risk
     // comes from the weight operand.
     QuantParams p = QuantParams.compute(r.min(), r.max(), config.activationType(),
         config.symmetricActivations(), false);
     activationParams.put(tensor, p);
-    String scale = tensor + "_scale";
-    String zeroPoint = tensor + "_zero_point";
     addInitializer(Tensors.floatTensor(scale, new long[0], new float[] {p.scale()}));
     addInitializer(Tensors.byteTensor(zeroPoint, config.activationType().onnxType(), new long[0],
         new int[] {p.zeroPoint()}));
-    String qOut = tensor + "_QuantizeLinear_Output";
-    String dqOut = tensor + "_DequantizeLinear_Output";
     emit(NodeProto.newBuilder().setName(tensor + "_QuantizeLinear").setOpType("QuantizeLinear")
         .addInput(tensor).addInput(scale).addInput(zeroPoint).addOutput(qOut).build());
-    emit(NodeProto.newBuilder().setName(tensor + "_DequantizeLinear").setOpType("DequantizeLinear")
-        .addInput(qOut).addInput(scale).addInput(zeroPoint).addOutput(dqOut).build());
-    dequantizedActivations.put(tensor, dqOut);
-    return dqOut;
+    return result;
+  }
+
+  /**
+   * A weight stored quantized (symmetric; per channel along {@code axis} when configured), with
+   * no DequantizeLinear: for operators that read integer weights themselves.
+   */
+  public QuantizedTable quantizedWeight(String weight, int axis) {
+    return quantizeWeight(weight, config.perChannel() ? axis : -1);
+  }
+
+  /** A new float initializer (e.g. a fused bias), added once under its name. */
+  public void addFloatInitializer(String name, long[] dims, float[] values) {
+    addInitializer(Tensors.floatTensor(name, dims, values));
+  }
+
+  /**
+   * Marks a node as done by the rule of another node (a bias Add that became an input of the
+   * integer MatMul before it): the quantizer will neither emit it nor ask a rule about it.
+   */
+  public void absorb(NodeProto node) {
+    absorbed.add(node);
+  }
+
+  boolean absorbed(NodeProto node) {
+    return absorbed.contains(node);
   }
 
   /**

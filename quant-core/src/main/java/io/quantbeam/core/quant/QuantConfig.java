@@ -28,6 +28,7 @@ import java.util.TreeSet;
  * @param quantizeActivationMatMuls also quantize MatMuls of two activations (attention scores)
  * @param minActivationSqnrDb an activation whose 8-bit SQNR, predicted from its calibration
  *     histogram, is below this stays float (0 disables); see {@link PredictedNoise}
+ * @param target the runtime the model is written for (see {@link Target})
  */
 public record QuantConfig(
     QuantType activationType,
@@ -39,7 +40,34 @@ public record QuantConfig(
     Set<String> opTypes,
     Set<String> excludeNodes,
     boolean quantizeActivationMatMuls,
-    double minActivationSqnrDb) {
+    double minActivationSqnrDb,
+    Target target) {
+
+  /**
+   * Which runtime the written model is for. PORTABLE is standard ONNX QDQ that any runtime reads.
+   * ONNXRUNTIME_CPU writes the operators ONNX Runtime's CPU provider runs fastest, from its
+   * com.microsoft domain (fused attention, integer MatMuls with the bias inside), which other
+   * runtimes cannot load.
+   */
+  public enum Target {
+    PORTABLE,
+    ONNXRUNTIME_CPU;
+
+    /** Any case, '-' or '_': {@code onnxruntime-cpu} (also how command-line options read it). */
+    @com.fasterxml.jackson.annotation.JsonCreator
+    public static Target parse(String name) {
+      return io.quantbeam.core.EnumNames.parse(Target.class, name, "target");
+    }
+  }
+
+  /** The portable target: callers written before targets existed keep their meaning. */
+  public QuantConfig(QuantType activationType, QuantType weightType, boolean perChannel,
+      boolean reduceRange, boolean symmetricActivations, CalibrationParams calibration,
+      Set<String> opTypes, Set<String> excludeNodes, boolean quantizeActivationMatMuls,
+      double minActivationSqnrDb) {
+    this(activationType, weightType, perChannel, reduceRange, symmetricActivations, calibration,
+        opTypes, excludeNodes, quantizeActivationMatMuls, minActivationSqnrDb, Target.PORTABLE);
+  }
 
   public static final List<String> DEFAULT_OP_TYPES = List.of("MatMul", "Gemm", "Gather");
 
@@ -47,6 +75,9 @@ public record QuantConfig(
   public static final double DEFAULT_MIN_ACTIVATION_SQNR_DB = 19.5;
 
   public QuantConfig {
+    if (target == null) {
+      throw new IllegalArgumentException("target is null; Target.PORTABLE is the default");
+    }
     opTypes = Collections.unmodifiableSet(new TreeSet<>(opTypes));
     excludeNodes = Collections.unmodifiableSet(new TreeSet<>(excludeNodes));
   }
@@ -67,46 +98,59 @@ public record QuantConfig(
 
   public QuantConfig withExcludeNodes(Set<String> nodes) {
     return new QuantConfig(activationType, weightType, perChannel, reduceRange,
-        symmetricActivations, calibration, opTypes, nodes, quantizeActivationMatMuls, minActivationSqnrDb);
+        symmetricActivations, calibration, opTypes, nodes, quantizeActivationMatMuls, minActivationSqnrDb,
+        target);
   }
 
   public QuantConfig withCalibration(CalibrationParams params) {
     return new QuantConfig(activationType, weightType, perChannel, reduceRange,
-        symmetricActivations, params, opTypes, excludeNodes, quantizeActivationMatMuls, minActivationSqnrDb);
+        symmetricActivations, params, opTypes, excludeNodes, quantizeActivationMatMuls, minActivationSqnrDb,
+        target);
   }
 
   public QuantConfig withOpTypes(Set<String> types) {
     return new QuantConfig(activationType, weightType, perChannel, reduceRange,
-        symmetricActivations, calibration, types, excludeNodes, quantizeActivationMatMuls, minActivationSqnrDb);
+        symmetricActivations, calibration, types, excludeNodes, quantizeActivationMatMuls, minActivationSqnrDb,
+        target);
   }
 
   public QuantConfig withTypes(QuantType activations, QuantType weights) {
     return new QuantConfig(activations, weights, perChannel, reduceRange,
-        symmetricActivations, calibration, opTypes, excludeNodes, quantizeActivationMatMuls, minActivationSqnrDb);
+        symmetricActivations, calibration, opTypes, excludeNodes, quantizeActivationMatMuls, minActivationSqnrDb,
+        target);
   }
 
   public QuantConfig withPerChannel(boolean value) {
     return new QuantConfig(activationType, weightType, value, reduceRange,
-        symmetricActivations, calibration, opTypes, excludeNodes, quantizeActivationMatMuls, minActivationSqnrDb);
+        symmetricActivations, calibration, opTypes, excludeNodes, quantizeActivationMatMuls, minActivationSqnrDb,
+        target);
   }
 
   public QuantConfig withReduceRange(boolean value) {
     return new QuantConfig(activationType, weightType, perChannel, value,
-        symmetricActivations, calibration, opTypes, excludeNodes, quantizeActivationMatMuls, minActivationSqnrDb);
+        symmetricActivations, calibration, opTypes, excludeNodes, quantizeActivationMatMuls, minActivationSqnrDb,
+        target);
   }
 
   public QuantConfig withSymmetricActivations(boolean value) {
     return new QuantConfig(activationType, weightType, perChannel, reduceRange,
-        value, calibration, opTypes, excludeNodes, quantizeActivationMatMuls, minActivationSqnrDb);
+        value, calibration, opTypes, excludeNodes, quantizeActivationMatMuls, minActivationSqnrDb,
+        target);
   }
 
   public QuantConfig withQuantizeActivationMatMuls(boolean value) {
     return new QuantConfig(activationType, weightType, perChannel, reduceRange,
-        symmetricActivations, calibration, opTypes, excludeNodes, value, minActivationSqnrDb);
+        symmetricActivations, calibration, opTypes, excludeNodes, value, minActivationSqnrDb, target);
   }
 
   public QuantConfig withMinActivationSqnrDb(double db) {
     return new QuantConfig(activationType, weightType, perChannel, reduceRange,
-        symmetricActivations, calibration, opTypes, excludeNodes, quantizeActivationMatMuls, db);
+        symmetricActivations, calibration, opTypes, excludeNodes, quantizeActivationMatMuls, db, target);
+  }
+
+  public QuantConfig withTarget(Target value) {
+    return new QuantConfig(activationType, weightType, perChannel, reduceRange,
+        symmetricActivations, calibration, opTypes, excludeNodes, quantizeActivationMatMuls,
+        minActivationSqnrDb, value);
   }
 }
