@@ -24,6 +24,8 @@ import io.quantbeam.transforms.QuantSettings;
 import io.quantbeam.transforms.QuantizeFromTable;
 import io.quantbeam.transforms.ReadExamples;
 import io.quantbeam.transforms.SampleExamples;
+import io.quantbeam.transforms.SharedFiles;
+import io.quantbeam.transforms.WorkerFiles;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -37,6 +39,7 @@ import java.util.TreeMap;
 import java.util.stream.Collectors;
 import org.apache.beam.sdk.Pipeline;
 import org.apache.beam.sdk.PipelineResult;
+import org.apache.beam.sdk.io.FileSystems;
 import org.apache.beam.sdk.metrics.MetricQueryResults;
 import org.apache.beam.sdk.metrics.MetricResult;
 import org.apache.beam.sdk.metrics.MetricsFilter;
@@ -69,8 +72,13 @@ import org.slf4j.LoggerFactory;
  */
 public final class QuantizePipeline {
   public static final String REPORT_FILE = "report.json";
-  /** The staging folders in the temporary folder: {@code quantbeam-<random>}. */
+  /**
+   * The staging folders that earlier versions kept in the temporary folder ({@code
+   * quantbeam-<random>}): removed when their run is gone.
+   */
   static final String STAGING_PREFIX = "quantbeam-";
+  /** The pending folder's subfolder for what workers hand to the driver; never published. */
+  static final String WORK_DIR = ".work";
   /** Exit code when validation ran and no candidate met the accuracy criterion. */
   public static final int NO_CANDIDATE_PASSES = 3;
   private static final Logger LOG = LoggerFactory.getLogger(QuantizePipeline.class);
@@ -174,38 +182,32 @@ public final class QuantizePipeline {
   public static JsonNode run(QuantizeOptions o) {
     apiOptions(o); // validates the sizes
     QuantConfig config = config(o);
-    String model = Path.of(o.getModel()).toAbsolutePath().normalize().toString();
-    String tokenizer = Path.of(o.getTokenizer()).toAbsolutePath().normalize().toString();
-    Path out = Path.of(o.getOutput()).toAbsolutePath().normalize();
-    String modelSha = OnnxModelIO.sha256(Path.of(model));
-    ModelProto prepared = QdqQuantizer.prepare(OnnxModelIO.load(Path.of(model)));
+    // the file systems the options name (hdfs://, s3://, ...) must be known before the driver
+    // reads the model; a pipeline would register them only when it is created
+    FileSystems.setDefaultPipelineOptions(o);
+    String model = SharedFiles.normalize(o.getModel(), "--model");
+    String tokenizer = SharedFiles.normalize(o.getTokenizer(), "--tokenizer");
+    Path out = localOutput(o);
+    String modelSha = WorkerFiles.sha256(model);
+    ModelProto prepared = QdqQuantizer.prepare(WorkerFiles.loadModel(model));
     List<String> tensors = QdqQuantizer.tensorsToCalibrate(prepared, config);
     if (tensors.isEmpty()) {
       throw new QuantbeamException("Nothing to calibrate in " + model + ": no float activation"
           + " feeds a quantizable op. Check --opTypes and that the model is float32.");
     }
-    // what killed runs left: their staging folders and this output's pending folders
+    // what killed runs left: this output's pending folders (and the client-side staging folders
+    // that earlier versions kept in the temporary folder)
     RunFolders.removeStale(Path.of(System.getProperty("java.io.tmpdir")), STAGING_PREFIX);
     if (out.getParent() != null && out.getFileName() != null) {
       RunFolders.removeStale(out.getParent(), pendingPrefix(out));
     }
-    RunFolders.Lock stagingLock;
-    try {
-      stagingLock = RunFolders.lockNew(Files.createTempDirectory(STAGING_PREFIX));
-    } catch (IOException e) {
-      throw new QuantbeamException("Cannot create a temporary folder: " + e, e);
-    }
     // every output is written into a fresh folder beside the output folder and moved into it only
     // once the whole run has succeeded: a failed run leaves an older result there untouched
-    RunFolders.Lock pendingLock;
-    try {
-      pendingLock = RunFolders.lockNew(pendingFolder(out));
-    } catch (QuantbeamException e) {
-      stagingLock.deleteAndRelease();
-      throw e;
-    }
-    Path staging = stagingLock.dir();
+    RunFolders.Lock pendingLock = RunFolders.lockNew(pendingFolder(out));
     Path pending = pendingLock.dir();
+    // the small results workers hand to the driver (summary, fingerprint, metrics) go to the
+    // output's file system too, never to a folder of the client that a worker may not reach
+    Path staging = pending.resolve(WORK_DIR);
     try {
       CalibrationTable cached = o.getReuseCalibration() ? usableCache(o, out, modelSha, tokenizer,
           tensors) : null;
@@ -269,9 +271,23 @@ public final class QuantizePipeline {
           + ". Check free disk space and folder permissions; an older result there is unchanged"
           + " unless the error names one of its files", e);
     } finally {
-      stagingLock.deleteAndRelease();
       pendingLock.deleteAndRelease();
     }
+  }
+
+  /**
+   * The output folder. Beam file systems other than the local disk (and disks mounted at the same
+   * path on every host) are not supported for {@code --output} yet: a clear error says so before
+   * any work.
+   */
+  static Path localOutput(QuantizeOptions o) {
+    String spec = SharedFiles.normalize(o.getOutput(), "--output");
+    if (!SharedFiles.isLocal(spec)) {
+      throw new QuantbeamException("--output=" + spec + " is not on the local disk: writing the"
+          + " results to " + SharedFiles.resource(spec).getScheme() + ":// is not supported yet."
+          + " Pass a local folder (on a cluster, one mounted at the same path on every host).");
+    }
+    return Path.of(spec);
   }
 
   /** Beside the output folder: {@code .<output name>.pending-<random>}. */
@@ -320,8 +336,9 @@ public final class QuantizePipeline {
         report = p;
         continue;
       }
-      if (p.getFileName().toString().startsWith(RunFolders.LOCK_FILE)) {
-        continue; // the run's own lock, deleted with the pending folder
+      if (p.getFileName().toString().startsWith(RunFolders.LOCK_FILE)
+          || p.getFileName().toString().equals(WORK_DIR)) {
+        continue; // the run's own lock and work files, deleted with the pending folder
       }
       Path target = out.resolve(p.getFileName().toString());
       if (Files.isDirectory(p) && Files.exists(target)) {
@@ -379,7 +396,7 @@ public final class QuantizePipeline {
       LOG.info("Calibration cache {} is for another model: calibrating", file);
       return null;
     }
-    String settings = Quantbeam.calibrationSettings(OnnxModelIO.sha256(Path.of(tokenizer)),
+    String settings = Quantbeam.calibrationSettings(WorkerFiles.sha256(tokenizer),
         o.getMaxSequenceLength(), o.getBatchSize(), o.getBuckets());
     String cachedSettings = table.metadata().get(Quantbeam.SETTINGS_METADATA);
     if (!settings.equals(cachedSettings)) {
@@ -447,17 +464,25 @@ public final class QuantizePipeline {
     }
   }
 
-  /** Writes its (single) input element to a file: how small results reach the driver. */
+  /**
+   * Writes its (single) input element to a file on the output's file system, through a temporary
+   * name: how small results reach the driver, on any runner and whatever disk the worker has.
+   */
   static final class WriteFile extends DoFn<String, Void> {
     private final String path;
 
     WriteFile(Path path) {
-      this.path = path.toString();
+      this(path.toString());
+    }
+
+    /** @param path a {@link SharedFiles} spec the workers and the driver both reach */
+    WriteFile(String path) {
+      this.path = path;
     }
 
     @ProcessElement
     public void process(@Element String value) throws IOException {
-      AtomicFiles.write(Path.of(path), value.getBytes(StandardCharsets.UTF_8));
+      SharedFiles.writeAtomically(path, value.getBytes(StandardCharsets.UTF_8));
     }
   }
 
@@ -516,9 +541,9 @@ public final class QuantizePipeline {
     m.put("sizeBytes", summary.path("modelSizeBytes").asLong());
     m.putObject("source").put("path", model).put("sha256", modelSha);
     quantizeArgs(config, o).forEach(m.putArray("quantizeArgs")::add);
-    String tokenizer = Path.of(o.getTokenizer()).toAbsolutePath().normalize().toString();
+    String tokenizer = SharedFiles.normalize(o.getTokenizer(), "--tokenizer");
     r.putObject("tokenizer").put("path", tokenizer)
-        .put("sha256", OnnxModelIO.sha256(Path.of(tokenizer)));
+        .put("sha256", WorkerFiles.sha256(tokenizer));
     String fingerprint = table.metadata().get(Quantbeam.DATA_METADATA);
     long examples = reused ? DataFingerprint.parse(fingerprint).count()
         : counters.getOrDefault(Counters.EXAMPLES_OBSERVED, 0L);

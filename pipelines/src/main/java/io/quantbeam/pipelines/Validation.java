@@ -35,6 +35,8 @@ import io.quantbeam.core.validate.Selection;
 import io.quantbeam.transforms.BuiltCandidate;
 import io.quantbeam.transforms.Counters;
 import io.quantbeam.transforms.QuantSettings;
+import io.quantbeam.transforms.SharedFiles;
+import io.quantbeam.transforms.WorkerFiles;
 import io.quantbeam.transforms.ReadExamples;
 import io.quantbeam.transforms.SampleExamples;
 import io.quantbeam.transforms.ShardValidationData;
@@ -101,7 +103,7 @@ final class Validation {
           + " --latencyRounds and --maxTopK must be >= 1, --speedTieTolerance >= 0");
     }
     ModelProto prepared = io.quantbeam.core.quant.QdqQuantizer.prepare(
-        OnnxModelIO.load(Path.of(model)));
+        WorkerFiles.loadModel(model));
     checkNodes(new GraphView(prepared.getGraph()), userSets);
     List<NodeDecision> decisions = new ArrayList<>();
     for (JsonNode d : summary.path("decisions")) {
@@ -173,7 +175,9 @@ final class Validation {
     Map<String, Path> timed = new LinkedHashMap<>();
     Map<String, String> sameAs = new TreeMap<>();
     Map<String, String> bySha = new TreeMap<>();
-    timed.put(ValidateCandidates.FP32, Path.of(model));
+    Path localModel = SharedFiles.isLocal(model) ? SharedFiles.localPath(model)
+        : localCopy(model, staging.resolve("fp32.onnx"));
+    timed.put(ValidateCandidates.FP32, localModel);
     for (BuiltCandidate b : r.built.values()) {
       if (b.path() == null) {
         continue;
@@ -187,8 +191,7 @@ final class Validation {
     }
     List<EncodedBatch> singles = new ArrayList<>();
     List<EncodedBatch> batches = new ArrayList<>();
-    try (TextTokenizer tok = TextTokenizer.fromFile(Path.of(tokenizer),
-        o.getMaxSequenceLength())) {
+    try (TextTokenizer tok = WorkerFiles.loadTokenizer(tokenizer, o.getMaxSequenceLength())) {
       List<String> texts = r.latencyTexts;
       for (int i = 0; i < texts.size(); i += LATENCY_BATCH) {
         batches.add(tok.encode(texts.subList(i, Math.min(texts.size(), i + LATENCY_BATCH))));
@@ -247,13 +250,13 @@ final class Validation {
           c.name().equals(choice.name()), b.path(), b.sha256(), b.quantizedNodes(),
           describe(c.config()), s, b.error()));
     }
-    ValidationReport vr = new ValidationReport(Path.of(model).getFileName().toString(),
+    ValidationReport vr = new ValidationReport(SharedFiles.resource(model).getFilename(),
         o.getValidationData() + " (" + fp32.examples() + " texts, " + fp32.labeled()
             + " labeled)", criterion.toString() + (fp32.labeled() > 0 ? " of accuracy"
             : fp32.agreement() != null ? " of agreement with FP32 (no labels)"
                 : " of mean output cosine vs FP32 (no labels, no logits)"),
-        new ValidationReport.Fp32(model, OnnxModelIO.sha256(Path.of(model)), fp32.accuracy(),
-            ms(fl), Files.size(Path.of(model)), fp32),
+        new ValidationReport.Fp32(model, WorkerFiles.sha256(model), fp32.accuracy(),
+            ms(fl), SharedFiles.metadata(model).sizeBytes(), fp32),
         rows, new ValidationReport.Selected(choice.name(), finalModel.toString(), finalSha,
             choice.passed(), choice.reason()),
         sensitivity, tensorRows(table, config),
@@ -402,6 +405,15 @@ final class Validation {
   }
 
   // ---------------------------------------------------------------------------------------------
+
+  /**
+   * The driver times models in this process from local files: a model on another file system is
+   * copied to {@code local} (in the run's work folder) first.
+   */
+  private static Path localCopy(String spec, Path local) throws IOException {
+    SharedFiles.copy(spec, local.toString());
+    return local;
+  }
 
   /** What one validation pipeline produced. */
   private record Results(Map<String, BuiltCandidate> built, Map<String, EvalAccumulator> metrics,

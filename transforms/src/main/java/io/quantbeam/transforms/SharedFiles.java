@@ -57,6 +57,26 @@ public final class SharedFiles {
     return "file".equals(resource(spec).getScheme());
   }
 
+  /**
+   * The spec as the pipeline passes it on: a local path made absolute and normalised (workers
+   * have another working folder), any other spec as given. A scheme with no registered file
+   * system is a clear error naming {@code option}.
+   */
+  public static String normalize(String spec, String option) {
+    if (spec == null || spec.isBlank()) {
+      throw new io.quantbeam.core.QuantbeamException(option + " is required");
+    }
+    try {
+      return isLocal(spec) ? localPath(spec).toString() : spec;
+    } catch (IllegalArgumentException e) {
+      throw new io.quantbeam.core.QuantbeamException(option + "=" + spec + " names a file system"
+          + " this job does not know (" + e.getMessage() + "). Put Beam's module for it on the"
+          + " classpath (hdfs://: beam-sdks-java-io-hadoop-file-system, with --hdfsConfiguration or"
+          + " HADOOP_CONF_DIR; s3://: beam-sdks-java-io-amazon-web-services2; gs://: the GCP"
+          + " module), or pass a local path.", e);
+    }
+  }
+
   /** The local path of a {@link #isLocal} spec. */
   public static Path localPath(String spec) {
     String s = spec.startsWith("file:") ? Paths.get(java.net.URI.create(spec)).toString() : spec;
