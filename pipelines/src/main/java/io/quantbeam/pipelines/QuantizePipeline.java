@@ -91,14 +91,20 @@ public final class QuantizePipeline {
     JsonNode report = run(options);
     System.out.println("Wrote " + report.path("model").path("path").asText() + " (sha256 "
         + report.path("model").path("sha256").asText() + ") and "
-        + Path.of(options.getOutput()).resolve(REPORT_FILE));
+        + outputFile(options, REPORT_FILE));
     if (report.has("passed") && !report.path("passed").asBoolean()) {
       System.err.println("error: no candidate meets the accuracy criterion ("
           + report.path("criterion").asText() + "); the best so far, "
           + report.path("selected").path("name").asText() + ", was written anyway. See "
-          + Path.of(options.getOutput()).resolve(Validation.HTML_FILE) + ".");
+          + outputFile(options, Validation.HTML_FILE) + ".");
       System.exit(NO_CANDIDATE_PASSES);
     }
+  }
+
+  /** A file of the output folder as the user named it (a local path stays relative). */
+  static String outputFile(QuantizeOptions o, String name) {
+    return SharedFiles.isLocal(o.getOutput()) ? Path.of(o.getOutput()).resolve(name).toString()
+        : SharedFiles.resolve(o.getOutput(), name);
   }
 
   /** The quantizer configuration the options describe. */
@@ -187,7 +193,7 @@ public final class QuantizePipeline {
     FileSystems.setDefaultPipelineOptions(o);
     String model = SharedFiles.normalize(o.getModel(), "--model");
     String tokenizer = SharedFiles.normalize(o.getTokenizer(), "--tokenizer");
-    Path out = localOutput(o);
+    String out = SharedFiles.normalize(o.getOutput(), "--output");
     String modelSha = WorkerFiles.sha256(model);
     ModelProto prepared = QdqQuantizer.prepare(WorkerFiles.loadModel(model));
     List<String> tensors = QdqQuantizer.tensorsToCalibrate(prepared, config);
@@ -195,34 +201,29 @@ public final class QuantizePipeline {
       throw new QuantbeamException("Nothing to calibrate in " + model + ": no float activation"
           + " feeds a quantizable op. Check --opTypes and that the model is float32.");
     }
-    // what killed runs left: this output's pending folders (and the client-side staging folders
-    // that earlier versions kept in the temporary folder)
+    // what killed runs left: the client-side staging folders that earlier versions kept in the
+    // temporary folder (PendingOutput removes this output's dead pending folders)
     RunFolders.removeStale(Path.of(System.getProperty("java.io.tmpdir")), STAGING_PREFIX);
-    if (out.getParent() != null && out.getFileName() != null) {
-      RunFolders.removeStale(out.getParent(), pendingPrefix(out));
-    }
     // every output is written into a fresh folder beside the output folder and moved into it only
-    // once the whole run has succeeded: a failed run leaves an older result there untouched
-    RunFolders.Lock pendingLock = RunFolders.lockNew(pendingFolder(out));
-    Path pending = pendingLock.dir();
-    // the small results workers hand to the driver (summary, fingerprint, metrics) go to the
-    // output's file system too, never to a folder of the client that a worker may not reach
-    Path staging = pending.resolve(WORK_DIR);
-    try {
+    // once the whole run has succeeded: a failed run leaves an older result there untouched. The
+    // small results workers hand to the driver (summary, fingerprint, metrics) go to its work
+    // folder, on the output's file system too: never to a folder of the client that a worker may
+    // not reach
+    try (PendingOutput pending = PendingOutput.create(out)) {
       CalibrationTable cached = o.getReuseCalibration() ? usableCache(o, out, modelSha, tokenizer,
           tensors) : null;
       Map<String, Long> counters;
       double seconds;
       boolean reused = false;
       long start = System.nanoTime();
-      if (cached != null && sameData(o, cached, staging)) {
+      if (cached != null && sameData(o, cached, pending)) {
         LOG.info("Reusing calibration cache {} (same model and data): no inference",
-            out.resolve(Quantbeam.TABLE_FILE));
+            pending.outFile(Quantbeam.TABLE_FILE));
         Pipeline p = Pipeline.create(o);
         p.apply("CachedTable", Create.of(cached).withCoder(Coders.CalibrationTableCoder.of()))
             .apply("QuantizeFromTable", QuantizeFromTable.of(model, QuantSettings.of(config),
-                pending.toString()))
-            .apply("KeepSummary", ParDo.of(new WriteFile(staging.resolve("summary.json"))));
+                pending.pending()))
+            .apply("KeepSummary", ParDo.of(new WriteFile(pending.workFile("summary.json"))));
         counters = counters(runAndWait(p));
         reused = true;
       } else {
@@ -230,14 +231,14 @@ public final class QuantizePipeline {
         p.apply("CalibrationTexts", new CalibrationTexts(o))
             .apply("Calibrate", calibrate(o, model, modelSha, tensors, tokenizer))
             .apply("QuantizeFromTable", QuantizeFromTable.of(model, QuantSettings.of(config),
-                pending.toString()))
-            .apply("KeepSummary", ParDo.of(new WriteFile(staging.resolve("summary.json"))));
+                pending.pending()))
+            .apply("KeepSummary", ParDo.of(new WriteFile(pending.workFile("summary.json"))));
         counters = counters(runReading(p, o.getCalibrationData(),
             ReadExamples.CALIBRATION_OPTION));
       }
       seconds = (System.nanoTime() - start) / 1e9;
-      Path summaryFile = staging.resolve("summary.json");
-      if (!Files.exists(summaryFile)) {
+      String summaryFile = pending.workFile("summary.json");
+      if (!SharedFiles.exists(summaryFile)) {
         throw new QuantbeamException("No usable calibration text in " + o.getCalibrationData()
             + ": " + counters.getOrDefault(Counters.ROWS_READ, 0L) + " rows read, "
             + counters.getOrDefault(Counters.SKIPPED_EMPTY, 0L) + " empty or blank, "
@@ -245,49 +246,32 @@ public final class QuantizePipeline {
             + " not valid UTF-8. Nothing was written.");
       }
       ObjectMapper json = new ObjectMapper();
-      JsonNode summary = json.readTree(summaryFile.toFile());
-      CalibrationTable table = CalibrationTable.read(pending.resolve(Quantbeam.TABLE_FILE));
+      JsonNode summary = json.readTree(SharedFiles.readAllBytes(summaryFile));
+      CalibrationTable table = WorkerFiles.readTable(pending.file(Quantbeam.TABLE_FILE));
       ObjectNode report = report(json, o, config, model, modelSha, summary, table, counters,
           seconds, reused);
       if (o.getValidationData() != null && !o.getValidationData().isBlank()) {
         boolean passed = Validation.run(o, config, model, tokenizer, pending, summary, table,
-            staging, report);
+            report);
         report.put("passed", passed);
       }
-      String from = pending.toString();
-      String to = out.toString();
+      String from = pending.pending();
+      String to = pending.out();
       replacePaths(report, from, to);
-      Path html = pending.resolve(Validation.HTML_FILE);
-      if (Files.exists(html)) {
-        Files.writeString(html, Files.readString(html, StandardCharsets.UTF_8).replace(from, to),
-            StandardCharsets.UTF_8);
+      String html = pending.file(Validation.HTML_FILE);
+      if (SharedFiles.exists(html)) {
+        SharedFiles.writeAtomically(html, new String(SharedFiles.readAllBytes(html),
+            StandardCharsets.UTF_8).replace(from, to).getBytes(StandardCharsets.UTF_8));
       }
-      AtomicFiles.write(pending.resolve(REPORT_FILE),
+      SharedFiles.writeAtomically(pending.file(REPORT_FILE),
           json.writerWithDefaultPrettyPrinter().writeValueAsBytes(report));
-      publish(pending, out);
+      pending.publish();
       return report;
     } catch (IOException e) {
       throw new QuantbeamException("Cannot write the results in " + out + ": " + e
           + ". Check free disk space and folder permissions; an older result there is unchanged"
           + " unless the error names one of its files", e);
-    } finally {
-      pendingLock.deleteAndRelease();
     }
-  }
-
-  /**
-   * The output folder. Beam file systems other than the local disk (and disks mounted at the same
-   * path on every host) are not supported for {@code --output} yet: a clear error says so before
-   * any work.
-   */
-  static Path localOutput(QuantizeOptions o) {
-    String spec = SharedFiles.normalize(o.getOutput(), "--output");
-    if (!SharedFiles.isLocal(spec)) {
-      throw new QuantbeamException("--output=" + spec + " is not on the local disk: writing the"
-          + " results to " + SharedFiles.resource(spec).getScheme() + ":// is not supported yet."
-          + " Pass a local folder (on a cluster, one mounted at the same path on every host).");
-    }
-    return Path.of(spec);
   }
 
   /** Beside the output folder: {@code .<output name>.pending-<random>}. */
@@ -384,14 +368,14 @@ public final class QuantizePipeline {
    * The cache in the output folder if it was calibrated for this model, with these settings and
    * for every tensor to calibrate now, else null (the data is compared next).
    */
-  private static CalibrationTable usableCache(QuantizeOptions o, Path out, String modelSha,
-      String tokenizer, List<String> tensors) {
-    Path file = out.resolve(Quantbeam.TABLE_FILE);
-    if (!Files.isRegularFile(file)) {
+  private static CalibrationTable usableCache(QuantizeOptions o, String out, String modelSha,
+      String tokenizer, List<String> tensors) throws IOException {
+    String file = SharedFiles.resolve(out, Quantbeam.TABLE_FILE);
+    if (!SharedFiles.exists(file)) {
       LOG.info("No calibration cache at {}: calibrating", file);
       return null;
     }
-    CalibrationTable table = CalibrationTable.read(file);
+    CalibrationTable table = WorkerFiles.readTable(file);
     if (!modelSha.equals(table.metadata().get(Quantbeam.MODEL_METADATA))) {
       LOG.info("Calibration cache {} is for another model: calibrating", file);
       return null;
@@ -413,8 +397,9 @@ public final class QuantizePipeline {
   }
 
   /** Fingerprints the corpus (a read, no inference) and compares it with the cache's. */
-  private static boolean sameData(QuantizeOptions o, CalibrationTable cached, Path staging) {
-    Path file = staging.resolve("fingerprint.txt");
+  private static boolean sameData(QuantizeOptions o, CalibrationTable cached,
+      PendingOutput pending) {
+    String file = pending.workFile("fingerprint.txt");
     Pipeline p = Pipeline.create(o);
     p.apply("CalibrationTexts", new CalibrationTexts(o))
         .apply("FingerprintTexts", FingerprintTexts.create())
@@ -422,7 +407,8 @@ public final class QuantizePipeline {
         .apply("KeepFingerprint", ParDo.of(new WriteFile(file)));
     runReading(p, o.getCalibrationData(), ReadExamples.CALIBRATION_OPTION);
     try {
-      String now = Files.exists(file) ? Files.readString(file) : "";
+      String now = SharedFiles.exists(file)
+          ? new String(SharedFiles.readAllBytes(file), StandardCharsets.UTF_8) : "";
       boolean same = now.equals(cached.metadata().get(Quantbeam.DATA_METADATA));
       if (!same) {
         LOG.info("Calibration data changed (fingerprint {} vs cached {}): calibrating", now,

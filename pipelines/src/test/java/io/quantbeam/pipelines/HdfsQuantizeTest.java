@@ -2,6 +2,7 @@ package io.quantbeam.pipelines;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -35,9 +36,10 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * A real distributed file system: an HDFS MiniDFSCluster (one NameNode, one DataNode, in this
  * JVM) holds the model, the tokenizer and both Parquet sets, and {@code quantize} with validation
- * reads them as {@code hdfs://} URIs through Beam's FileSystems, in the driver and in the
- * DirectRunner's workers. The model, the calibration table and every candidate are byte-identical
- * to a run on the same local files.
+ * reads them and writes its output folder as {@code hdfs://} URIs through Beam's FileSystems, in
+ * the driver and in the DirectRunner's workers (candidates, work files and the pending folder
+ * included). The model, the calibration table and every candidate are byte-identical to a run on
+ * the same local files.
  */
 class HdfsQuantizeTest {
   @TempDir static Path shared;
@@ -91,7 +93,7 @@ class HdfsQuantizeTest {
   }
 
   static QuantizeOptions options(String model, String tokenizer, String calibration, String data,
-      Path out) {
+      String out) {
     List<String> args = new ArrayList<>(List.of(
         "--model=" + model, "--tokenizer=" + tokenizer, "--calibrationData=" + calibration,
         "--output=" + out, "--batchSize=8", "--maxSequenceLength=32", "--intraOpThreads=1",
@@ -109,16 +111,16 @@ class HdfsQuantizeTest {
   }
 
   @Test
-  void quantizeWithValidationOnHdfsInputsGivesTheLocalRunsBytes() throws Exception {
+  void quantizeWithValidationAllOnHdfsGivesTheLocalRunsBytes() throws Exception {
     Path local = dir.resolve("local");
     JsonNode localReport = QuantizePipeline.run(options(model.toString(),
-        MiniLm.tokenizer().toString(), calibration.toString(), data.toString(), local));
-    Path remote = dir.resolve("remote");
+        MiniLm.tokenizer().toString(), calibration.toString(), data.toString(), local.toString()));
+    String remote = nameNode + "/results/" + dir.getFileName() + "/out";
     JsonNode remoteReport = QuantizePipeline.run(options(hdfs(model), hdfs(MiniLm.tokenizer()),
         hdfs(calibration), hdfs(data), remote));
 
     Map<String, byte[]> a = files(local);
-    Map<String, byte[]> b = files(remote);
+    Map<String, byte[]> b = hdfsFiles(remote);
     assertEquals(a.keySet(), b.keySet());
     for (String name : a.keySet()) {
       if (name.endsWith(".onnx") || name.endsWith(".qbct")) {
@@ -126,12 +128,20 @@ class HdfsQuantizeTest {
       }
     }
     assertTrue(a.containsKey(Quantbeam.MODEL_FILE) && a.containsKey(Quantbeam.TABLE_FILE)
+        && a.containsKey(QuantizePipeline.REPORT_FILE) && a.containsKey(Validation.HTML_FILE)
         && a.keySet().stream().anyMatch(n -> n.startsWith("candidates/")), a.keySet().toString());
     assertEquals(localReport.path("model").path("sha256"), remoteReport.path("model").path("sha256"));
     assertEquals(localReport.path("selected").path("name"), remoteReport.path("selected").path("name"));
     assertEquals(localReport.path("fp32").path("accuracy"), remoteReport.path("fp32").path("accuracy"));
     assertEquals(hdfs(model), remoteReport.path("model").path("source").path("path").asText());
     assertEquals(hdfs(MiniLm.tokenizer()), remoteReport.path("tokenizer").path("path").asText());
+    assertEquals(remote + "/" + Quantbeam.MODEL_FILE, remoteReport.path("model").path("path").asText());
+    assertTrue(new String(b.get(QuantizePipeline.REPORT_FILE), java.nio.charset.StandardCharsets.UTF_8)
+        .contains(remote + "/candidates/"), "the report names the published candidates");
+    assertFalse(new String(b.get(Validation.HTML_FILE), java.nio.charset.StandardCharsets.UTF_8)
+        .contains(".pending-"), "the HTML report names no pending path");
+    // nothing but the output folder is left beside it: the pending folder is gone
+    assertEquals(List.of("out"), hdfsNames(HdfsParent.of(remote)));
   }
 
   @Test
@@ -139,19 +149,40 @@ class HdfsQuantizeTest {
     Path out = dir.resolve("out");
     String missing = nameNode + "/in/nothing.onnx";
     QuantbeamException e = assertThrows(QuantbeamException.class, () -> QuantizePipeline.run(
-        options(missing, hdfs(MiniLm.tokenizer()), hdfs(calibration), hdfs(data), out)));
+        options(missing, hdfs(MiniLm.tokenizer()), hdfs(calibration), hdfs(data),
+            out.toString())));
     assertTrue(e.getMessage().contains(missing + " does not exist"), e.getMessage());
     assertTrue(!Files.exists(out), "nothing written");
   }
 
-  @Test
-  void anHdfsOutputIsRefusedUpFrontForNow() {
-    QuantizeOptions o = options(hdfs(model), hdfs(MiniLm.tokenizer()), hdfs(calibration),
-        hdfs(data), dir.resolve("unused"));
-    o.setOutput(nameNode + "/out");
-    QuantbeamException e = assertThrows(QuantbeamException.class, () -> QuantizePipeline.run(o));
-    assertTrue(e.getMessage().contains("--output=" + nameNode + "/out is not on the local disk"),
-        e.getMessage());
+  /** The files below an hdfs:// folder by relative name, read with Hadoop's own client. */
+  static Map<String, byte[]> hdfsFiles(String folder) throws Exception {
+    FileSystem fs = cluster.getFileSystem();
+    org.apache.hadoop.fs.Path root = fs.makeQualified(new org.apache.hadoop.fs.Path(folder));
+    Map<String, byte[]> m = new TreeMap<>();
+    var it = fs.listFiles(root, true);
+    while (it.hasNext()) {
+      org.apache.hadoop.fs.Path f = it.next().getPath();
+      try (var in = fs.open(f)) {
+        m.put(f.toUri().getPath().substring(root.toUri().getPath().length() + 1), in.readAllBytes());
+      }
+    }
+    return m;
+  }
+
+  static List<String> hdfsNames(String folder) throws Exception {
+    List<String> names = new ArrayList<>();
+    for (var st : cluster.getFileSystem().listStatus(new org.apache.hadoop.fs.Path(folder))) {
+      names.add(st.getPath().getName());
+    }
+    return names;
+  }
+
+  /** The folder that holds an hdfs:// path. */
+  static final class HdfsParent {
+    static String of(String spec) {
+      return new org.apache.hadoop.fs.Path(spec).getParent().toString();
+    }
   }
 
   static Map<String, byte[]> files(Path out) throws Exception {

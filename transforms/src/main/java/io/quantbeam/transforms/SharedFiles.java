@@ -93,9 +93,17 @@ public final class SharedFiles {
     return FileSystems.matchNewResource(spec, true);
   }
 
-  /** {@code name} inside the folder {@code folderSpec}, as a spec. */
+  /**
+   * {@code name} inside the folder {@code folderSpec}, as a spec; a relative name with {@code /}
+   * ({@code candidates/a.onnx}) is resolved one folder at a time.
+   */
   public static String resolve(String folderSpec, String name) {
-    return folder(folderSpec).resolve(name, StandardResolveOptions.RESOLVE_FILE).toString();
+    ResourceId r = folder(folderSpec);
+    String[] parts = name.split("/");
+    for (int i = 0; i < parts.length - 1; i++) {
+      r = r.resolve(parts[i], StandardResolveOptions.RESOLVE_DIRECTORY);
+    }
+    return r.resolve(parts[parts.length - 1], StandardResolveOptions.RESOLVE_FILE).toString();
   }
 
   /** Whether a file (not a pattern) exists at {@code spec}. */
@@ -201,19 +209,34 @@ public final class SharedFiles {
     FileSystems.delete(List.of(resource(spec)), StandardMoveOptions.IGNORE_MISSING_FILES);
   }
 
-  /** The files below a folder, at any depth (sorted by spec). */
+  /**
+   * The files below a folder, at any depth (sorted by spec). Both {@code folder/*} and {@code
+   * folder/**} are matched: Beam's HDFS file system matches {@code **} only below the first level,
+   * and its {@code *} matches folders too, without marking them as such: a match that other
+   * matches lie below is a folder and left out (an empty folder cannot be told from a file).
+   */
   public static List<String> listRecursively(String folderSpec) throws IOException {
-    String pattern = folder(folderSpec).resolve("**", StandardResolveOptions.RESOLVE_FILE)
-        .toString();
-    MatchResult m = FileSystems.match(pattern, EmptyMatchTreatment.ALLOW);
-    List<String> out = new ArrayList<>();
-    if (m.status() == MatchResult.Status.OK) {
-      for (MatchResult.Metadata f : m.metadata()) {
-        out.add(f.resourceId().toString());
+    ResourceId folder = folder(folderSpec);
+    java.util.TreeSet<String> out = new java.util.TreeSet<>();
+    for (String glob : List.of("*", "**")) {
+      String pattern = folder.resolve(glob, StandardResolveOptions.RESOLVE_FILE).toString();
+      MatchResult m = FileSystems.match(pattern, EmptyMatchTreatment.ALLOW);
+      if (m.status() == MatchResult.Status.OK) {
+        for (MatchResult.Metadata f : m.metadata()) {
+          if (!f.resourceId().isDirectory()) {
+            out.add(f.resourceId().toString());
+          }
+        }
       }
     }
-    out.sort(null);
-    return out;
+    List<String> files = new ArrayList<>();
+    for (String f : out) {
+      String below = out.higher(f + "/");
+      if (!(out.contains(f + "/") || (below != null && below.startsWith(f + "/")))) {
+        files.add(f);
+      }
+    }
+    return files;
   }
 
   /**
@@ -228,6 +251,52 @@ public final class SharedFiles {
     if (!files.isEmpty()) {
       FileSystems.delete(files, StandardMoveOptions.IGNORE_MISSING_FILES);
     }
+  }
+
+  /**
+   * Deletes a folder with everything below it: the files, then the folders that held them, deepest
+   * first (HDFS deletes only empty folders through Beam; object stores have no folders, and a
+   * missing one is no error).
+   */
+  public static void deleteRecursively(String folderSpec) throws IOException {
+    ResourceId root = folder(folderSpec);
+    java.util.Set<String> folders = new java.util.TreeSet<>(
+        java.util.Comparator.comparingInt(String::length).reversed()
+            .thenComparing(java.util.Comparator.naturalOrder()));
+    List<ResourceId> files = new ArrayList<>();
+    for (String f : listRecursively(folderSpec)) {
+      ResourceId r = resource(f);
+      files.add(r);
+      for (ResourceId d = r.getCurrentDirectory(); d.toString().startsWith(root.toString())
+          && !d.toString().equals(root.toString()); d = parentOf(d)) {
+        folders.add(d.toString());
+      }
+    }
+    if (!files.isEmpty()) {
+      FileSystems.delete(files, StandardMoveOptions.IGNORE_MISSING_FILES);
+    }
+    for (String d : folders) {
+      FileSystems.delete(List.of(folder(d)), StandardMoveOptions.IGNORE_MISSING_FILES);
+    }
+    FileSystems.delete(List.of(root), StandardMoveOptions.IGNORE_MISSING_FILES);
+  }
+
+  /** The folder that holds {@code spec} (a file or a folder). */
+  public static String parent(String spec) {
+    return resource(stripSlash(spec)).getCurrentDirectory().toString();
+  }
+
+  /** The last name of {@code spec} (a file or a folder). */
+  public static String name(String spec) {
+    return resource(stripSlash(spec)).getFilename();
+  }
+
+  private static String stripSlash(String spec) {
+    return spec.endsWith("/") && spec.length() > 1 ? spec.substring(0, spec.length() - 1) : spec;
+  }
+
+  private static ResourceId parentOf(ResourceId dir) {
+    return resource(stripSlash(dir.toString())).getCurrentDirectory();
   }
 
   private static void moveIntoPlace(ResourceId finished, ResourceId target) throws IOException {

@@ -91,6 +91,21 @@ class SharedFilesTest {
   }
 
   @Test
+  void deletesAFolderTreeAndNamesParents() throws Exception {
+    Path root = dir.resolve("pending");
+    SharedFiles.writeAtomically(root.resolve("a.bin").toString(), new byte[] {1});
+    SharedFiles.writeAtomically(root.resolve("candidates/b.onnx").toString(), new byte[] {2});
+    SharedFiles.writeAtomically(root.resolve(".work/sens/c.txt").toString(), new byte[] {3});
+    assertEquals(3, SharedFiles.listRecursively(root.toString()).size());
+    assertEquals("candidates", SharedFiles.name(root.resolve("candidates").toString() + "/"));
+    assertEquals(root.toString(), Path.of(SharedFiles.parent(root.resolve("a.bin").toString()))
+        .toString());
+    SharedFiles.deleteRecursively(root.toString());
+    assertFalse(Files.exists(root));
+    SharedFiles.deleteRecursively(root.toString()); // gone already: no error
+  }
+
+  @Test
   void aMissingFileIsFileNotFound() {
     String missing = dir.resolve("nothing.onnx").toString();
     assertThrows(FileNotFoundException.class, () -> SharedFiles.metadata(missing));
