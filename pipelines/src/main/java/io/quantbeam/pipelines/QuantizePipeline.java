@@ -23,6 +23,7 @@ import io.quantbeam.transforms.SessionPool;
 import io.quantbeam.transforms.QuantSettings;
 import io.quantbeam.transforms.QuantizeFromTable;
 import io.quantbeam.transforms.ReadExamples;
+import io.quantbeam.transforms.ProbeWorkerPaths;
 import io.quantbeam.transforms.SampleExamples;
 import io.quantbeam.transforms.SharedFiles;
 import io.quantbeam.transforms.WorkerFiles;
@@ -31,6 +32,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
@@ -40,6 +42,8 @@ import java.util.stream.Collectors;
 import org.apache.beam.sdk.Pipeline;
 import org.apache.beam.sdk.PipelineResult;
 import org.apache.beam.sdk.io.FileSystems;
+import org.apache.beam.sdk.io.fs.EmptyMatchTreatment;
+import org.apache.beam.sdk.transforms.Combine;
 import org.apache.beam.sdk.metrics.MetricQueryResults;
 import org.apache.beam.sdk.metrics.MetricResult;
 import org.apache.beam.sdk.metrics.MetricsFilter;
@@ -79,6 +83,8 @@ public final class QuantizePipeline {
   static final String STAGING_PREFIX = "quantbeam-";
   /** The pending folder's subfolder for what workers hand to the driver; never published. */
   static final String WORK_DIR = ".work";
+  /** Probe elements per input path of {@link #checkWorkersSeeTheFiles}: spread over workers. */
+  static final int WORKER_PROBES = 8;
   /** Exit code when validation ran and no candidate met the accuracy criterion. */
   public static final int NO_CANDIDATE_PASSES = 3;
   private static final Logger LOG = LoggerFactory.getLogger(QuantizePipeline.class);
@@ -210,6 +216,19 @@ public final class QuantizePipeline {
     // folder, on the output's file system too: never to a folder of the client that a worker may
     // not reach
     try (PendingOutput pending = PendingOutput.create(out)) {
+      if (!o.getRunner().getSimpleName().equals("DirectRunner")) {
+        // workers on other hosts may not see what this client sees: find out before any work
+        Map<String, String> inputs = new LinkedHashMap<>();
+        inputs.put("--model", model);
+        inputs.put("--tokenizer", tokenizer);
+        inputs.put("--calibrationData", SharedFiles.normalize(o.getCalibrationData(),
+            "--calibrationData"));
+        if (o.getValidationData() != null && !o.getValidationData().isBlank()) {
+          inputs.put("--validationData", SharedFiles.normalize(o.getValidationData(),
+              "--validationData"));
+        }
+        checkWorkersSeeTheFiles(o, pending, inputs);
+      }
       CalibrationTable cached = o.getReuseCalibration() ? usableCache(o, out, modelSha, tokenizer,
           tensors) : null;
       Map<String, Long> counters;
@@ -272,6 +291,65 @@ public final class QuantizePipeline {
           + ". Check free disk space and folder permissions; an older result there is unchanged"
           + " unless the error names one of its files", e);
     }
+  }
+
+  /**
+   * On a cluster, before any work: a probe job ({@link ProbeWorkerPaths}) whose workers match
+   * every input the client sees and write their answer beside {@code --output}. No answer means
+   * the workers cannot write where this client reads; missing files are named with their option.
+   * (Inputs the client itself cannot see are left to the clear errors of the steps that read
+   * them.)
+   */
+  static void checkWorkersSeeTheFiles(QuantizeOptions o, PendingOutput pending,
+      Map<String, String> inputs) throws IOException {
+    Map<String, String> visible = new LinkedHashMap<>();
+    for (Map.Entry<String, String> e : inputs.entrySet()) {
+      if (e.getValue() != null && !e.getValue().isBlank()
+          && !FileSystems.match(e.getValue(), EmptyMatchTreatment.ALLOW).metadata().isEmpty()) {
+        visible.put(e.getKey(), e.getValue());
+      }
+    }
+    String answer = pending.workFile("worker-paths.txt");
+    Pipeline p = Pipeline.create(o);
+    p.apply("ProbeWorkerPaths", ProbeWorkerPaths.of(visible, WORKER_PROBES))
+        .apply("JoinProbes", Combine.globally(new Validation.JoinLines()))
+        .apply("KeepProbes", ParDo.of(new WriteFile(answer)));
+    runAndWait(p);
+    if (!SharedFiles.exists(answer)) {
+      throw new QuantbeamException("--output=" + pending.out() + " is not shared with the"
+          + " workers: their answer to a probe job never reached this client (a worker wrote it"
+          + " to " + answer + " on a disk of its own). Give --output on a file system the workers"
+          + " and this client share (hdfs://namenode:8020/..., with --hdfsConfiguration or"
+          + " HADOOP_CONF_DIR), or a folder mounted at the same path on every host. Nothing was"
+          + " calibrated or written.");
+    }
+    String problems = explainInvisible(new String(SharedFiles.readAllBytes(answer),
+        StandardCharsets.UTF_8).lines().filter(l -> !l.isBlank()).toList());
+    if (problems != null) {
+      throw new QuantbeamException(problems);
+    }
+  }
+
+  /** The message for the probe lines that name files a worker cannot see, else null. */
+  static String explainInvisible(List<String> lines) {
+    Map<String, Set<String>> hostsByInput = new TreeMap<>();
+    for (String line : lines) {
+      String[] f = line.split("\t", 4);
+      if (f.length >= 3) {
+        hostsByInput.computeIfAbsent(f[0] + "=" + f[1], k -> new java.util.TreeSet<>())
+            .add(f[2] + (f.length > 3 ? " (" + f[3] + ")" : ""));
+      }
+    }
+    if (hostsByInput.isEmpty()) {
+      return null;
+    }
+    StringBuilder b = new StringBuilder("The workers cannot see files this client sees: ");
+    hostsByInput.forEach((input, hosts) -> b.append(input).append(" is missing on ")
+        .append(String.join(", ", hosts)).append("; "));
+    return b.append("a path on this client's disk is not on the workers' disks. Put the files on"
+        + " a file system every worker reads (hdfs://namenode:8020/..., with --hdfsConfiguration or"
+        + " HADOOP_CONF_DIR) or mount the folder at the same path on every host. Nothing was"
+        + " calibrated or written.").toString();
   }
 
   /** Beside the output folder: {@code .<output name>.pending-<random>}. */
