@@ -23,12 +23,16 @@ import io.quantbeam.transforms.SessionPool;
 import io.quantbeam.transforms.QuantSettings;
 import io.quantbeam.transforms.QuantizeFromTable;
 import io.quantbeam.transforms.ReadExamples;
+import io.quantbeam.transforms.ProbeWorkerPaths;
 import io.quantbeam.transforms.SampleExamples;
+import io.quantbeam.transforms.SharedFiles;
+import io.quantbeam.transforms.WorkerFiles;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
@@ -37,6 +41,9 @@ import java.util.TreeMap;
 import java.util.stream.Collectors;
 import org.apache.beam.sdk.Pipeline;
 import org.apache.beam.sdk.PipelineResult;
+import org.apache.beam.sdk.io.FileSystems;
+import org.apache.beam.sdk.io.fs.EmptyMatchTreatment;
+import org.apache.beam.sdk.transforms.Combine;
 import org.apache.beam.sdk.metrics.MetricQueryResults;
 import org.apache.beam.sdk.metrics.MetricResult;
 import org.apache.beam.sdk.metrics.MetricsFilter;
@@ -69,8 +76,15 @@ import org.slf4j.LoggerFactory;
  */
 public final class QuantizePipeline {
   public static final String REPORT_FILE = "report.json";
-  /** The staging folders in the temporary folder: {@code quantbeam-<random>}. */
+  /**
+   * The staging folders that earlier versions kept in the temporary folder ({@code
+   * quantbeam-<random>}): removed when their run is gone.
+   */
   static final String STAGING_PREFIX = "quantbeam-";
+  /** The pending folder's subfolder for what workers hand to the driver; never published. */
+  static final String WORK_DIR = ".work";
+  /** Probe elements per input path of {@link #checkWorkersSeeTheFiles}: spread over workers. */
+  static final int WORKER_PROBES = 8;
   /** Exit code when validation ran and no candidate met the accuracy criterion. */
   public static final int NO_CANDIDATE_PASSES = 3;
   private static final Logger LOG = LoggerFactory.getLogger(QuantizePipeline.class);
@@ -83,14 +97,20 @@ public final class QuantizePipeline {
     JsonNode report = run(options);
     System.out.println("Wrote " + report.path("model").path("path").asText() + " (sha256 "
         + report.path("model").path("sha256").asText() + ") and "
-        + Path.of(options.getOutput()).resolve(REPORT_FILE));
+        + outputFile(options, REPORT_FILE));
     if (report.has("passed") && !report.path("passed").asBoolean()) {
       System.err.println("error: no candidate meets the accuracy criterion ("
           + report.path("criterion").asText() + "); the best so far, "
           + report.path("selected").path("name").asText() + ", was written anyway. See "
-          + Path.of(options.getOutput()).resolve(Validation.HTML_FILE) + ".");
+          + outputFile(options, Validation.HTML_FILE) + ".");
       System.exit(NO_CANDIDATE_PASSES);
     }
+  }
+
+  /** A file of the output folder as the user named it (a local path stays relative). */
+  static String outputFile(QuantizeOptions o, String name) {
+    return SharedFiles.isLocal(o.getOutput()) ? Path.of(o.getOutput()).resolve(name).toString()
+        : SharedFiles.resolve(o.getOutput(), name);
   }
 
   /** The quantizer configuration the options describe. */
@@ -175,54 +195,60 @@ public final class QuantizePipeline {
   /** Runs calibration (or reuses the cache) and quantization; returns the report it wrote. */
   public static JsonNode run(QuantizeOptions o) {
     apiOptions(o); // validates the sizes
+    if (o.getMaxExamples() < 0) {
+      throw new QuantbeamException("--maxExamples=" + o.getMaxExamples() + " is negative: give"
+          + " the number of texts to calibrate on, or 0 for all of them");
+    }
     QuantConfig config = config(o);
-    String model = Path.of(o.getModel()).toAbsolutePath().normalize().toString();
-    String tokenizer = Path.of(o.getTokenizer()).toAbsolutePath().normalize().toString();
-    Path out = Path.of(o.getOutput()).toAbsolutePath().normalize();
-    String modelSha = OnnxModelIO.sha256(Path.of(model));
-    ModelProto prepared = QdqQuantizer.prepare(OnnxModelIO.load(Path.of(model)));
+    // the file systems the options name (hdfs://, s3://, ...) must be known before the driver
+    // reads the model; a pipeline would register them only when it is created
+    FileSystems.setDefaultPipelineOptions(o);
+    String model = SharedFiles.normalize(o.getModel(), "--model");
+    String tokenizer = SharedFiles.normalize(o.getTokenizer(), "--tokenizer");
+    String out = SharedFiles.normalize(o.getOutput(), "--output");
+    String modelSha = WorkerFiles.sha256(model);
+    ModelProto prepared = QdqQuantizer.prepare(WorkerFiles.loadModel(model));
     List<String> tensors = QdqQuantizer.tensorsToCalibrate(prepared, config);
     if (tensors.isEmpty()) {
       throw new QuantbeamException("Nothing to calibrate in " + model + ": no float activation"
           + " feeds a quantizable op. Check --opTypes and that the model is float32.");
     }
-    // what killed runs left: their staging folders and this output's pending folders
+    // what killed runs left: the client-side staging folders that earlier versions kept in the
+    // temporary folder (PendingOutput removes this output's dead pending folders)
     RunFolders.removeStale(Path.of(System.getProperty("java.io.tmpdir")), STAGING_PREFIX);
-    if (out.getParent() != null && out.getFileName() != null) {
-      RunFolders.removeStale(out.getParent(), pendingPrefix(out));
-    }
-    RunFolders.Lock stagingLock;
-    try {
-      stagingLock = RunFolders.lockNew(Files.createTempDirectory(STAGING_PREFIX));
-    } catch (IOException e) {
-      throw new QuantbeamException("Cannot create a temporary folder: " + e, e);
-    }
     // every output is written into a fresh folder beside the output folder and moved into it only
-    // once the whole run has succeeded: a failed run leaves an older result there untouched
-    RunFolders.Lock pendingLock;
-    try {
-      pendingLock = RunFolders.lockNew(pendingFolder(out));
-    } catch (QuantbeamException e) {
-      stagingLock.deleteAndRelease();
-      throw e;
-    }
-    Path staging = stagingLock.dir();
-    Path pending = pendingLock.dir();
-    try {
+    // once the whole run has succeeded: a failed run leaves an older result there untouched. The
+    // small results workers hand to the driver (summary, fingerprint, metrics) go to its work
+    // folder, on the output's file system too: never to a folder of the client that a worker may
+    // not reach
+    try (PendingOutput pending = PendingOutput.create(out)) {
+      if (!o.getRunner().getSimpleName().equals("DirectRunner")) {
+        // workers on other hosts may not see what this client sees: find out before any work
+        Map<String, String> inputs = new LinkedHashMap<>();
+        inputs.put("--model", model);
+        inputs.put("--tokenizer", tokenizer);
+        inputs.put("--calibrationData", SharedFiles.normalize(o.getCalibrationData(),
+            "--calibrationData"));
+        if (o.getValidationData() != null && !o.getValidationData().isBlank()) {
+          inputs.put("--validationData", SharedFiles.normalize(o.getValidationData(),
+              "--validationData"));
+        }
+        checkWorkersSeeTheFiles(o, pending, inputs);
+      }
       CalibrationTable cached = o.getReuseCalibration() ? usableCache(o, out, modelSha, tokenizer,
           tensors) : null;
       Map<String, Long> counters;
       double seconds;
       boolean reused = false;
       long start = System.nanoTime();
-      if (cached != null && sameData(o, cached, staging)) {
+      if (cached != null && sameData(o, cached, pending)) {
         LOG.info("Reusing calibration cache {} (same model and data): no inference",
-            out.resolve(Quantbeam.TABLE_FILE));
+            pending.outFile(Quantbeam.TABLE_FILE));
         Pipeline p = Pipeline.create(o);
         p.apply("CachedTable", Create.of(cached).withCoder(Coders.CalibrationTableCoder.of()))
             .apply("QuantizeFromTable", QuantizeFromTable.of(model, QuantSettings.of(config),
-                pending.toString()))
-            .apply("KeepSummary", ParDo.of(new WriteFile(staging.resolve("summary.json"))));
+                pending.pending()))
+            .apply("KeepSummary", ParDo.of(new WriteFile(pending.workFile("summary.json"))));
         counters = counters(runAndWait(p));
         reused = true;
       } else {
@@ -230,14 +256,14 @@ public final class QuantizePipeline {
         p.apply("CalibrationTexts", new CalibrationTexts(o))
             .apply("Calibrate", calibrate(o, model, modelSha, tensors, tokenizer))
             .apply("QuantizeFromTable", QuantizeFromTable.of(model, QuantSettings.of(config),
-                pending.toString()))
-            .apply("KeepSummary", ParDo.of(new WriteFile(staging.resolve("summary.json"))));
+                pending.pending()))
+            .apply("KeepSummary", ParDo.of(new WriteFile(pending.workFile("summary.json"))));
         counters = counters(runReading(p, o.getCalibrationData(),
             ReadExamples.CALIBRATION_OPTION));
       }
       seconds = (System.nanoTime() - start) / 1e9;
-      Path summaryFile = staging.resolve("summary.json");
-      if (!Files.exists(summaryFile)) {
+      String summaryFile = pending.workFile("summary.json");
+      if (!SharedFiles.exists(summaryFile)) {
         throw new QuantbeamException("No usable calibration text in " + o.getCalibrationData()
             + ": " + counters.getOrDefault(Counters.ROWS_READ, 0L) + " rows read, "
             + counters.getOrDefault(Counters.SKIPPED_EMPTY, 0L) + " empty or blank, "
@@ -245,35 +271,91 @@ public final class QuantizePipeline {
             + " not valid UTF-8. Nothing was written.");
       }
       ObjectMapper json = new ObjectMapper();
-      JsonNode summary = json.readTree(summaryFile.toFile());
-      CalibrationTable table = CalibrationTable.read(pending.resolve(Quantbeam.TABLE_FILE));
+      JsonNode summary = json.readTree(SharedFiles.readAllBytes(summaryFile));
+      CalibrationTable table = WorkerFiles.readTable(pending.file(Quantbeam.TABLE_FILE));
       ObjectNode report = report(json, o, config, model, modelSha, summary, table, counters,
           seconds, reused);
       if (o.getValidationData() != null && !o.getValidationData().isBlank()) {
         boolean passed = Validation.run(o, config, model, tokenizer, pending, summary, table,
-            staging, report);
+            report);
         report.put("passed", passed);
       }
-      String from = pending.toString();
-      String to = out.toString();
+      String from = pending.pending();
+      String to = pending.out();
       replacePaths(report, from, to);
-      Path html = pending.resolve(Validation.HTML_FILE);
-      if (Files.exists(html)) {
-        Files.writeString(html, Files.readString(html, StandardCharsets.UTF_8).replace(from, to),
-            StandardCharsets.UTF_8);
+      String html = pending.file(Validation.HTML_FILE);
+      if (SharedFiles.exists(html)) {
+        SharedFiles.writeAtomically(html, new String(SharedFiles.readAllBytes(html),
+            StandardCharsets.UTF_8).replace(from, to).getBytes(StandardCharsets.UTF_8));
       }
-      AtomicFiles.write(pending.resolve(REPORT_FILE),
+      SharedFiles.writeAtomically(pending.file(REPORT_FILE),
           json.writerWithDefaultPrettyPrinter().writeValueAsBytes(report));
-      publish(pending, out);
+      pending.publish();
       return report;
     } catch (IOException e) {
       throw new QuantbeamException("Cannot write the results in " + out + ": " + e
           + ". Check free disk space and folder permissions; an older result there is unchanged"
           + " unless the error names one of its files", e);
-    } finally {
-      stagingLock.deleteAndRelease();
-      pendingLock.deleteAndRelease();
     }
+  }
+
+  /**
+   * On a cluster, before any work: a probe job ({@link ProbeWorkerPaths}) whose workers match
+   * every input the client sees and write their answer beside {@code --output}. No answer means
+   * the workers cannot write where this client reads; missing files are named with their option.
+   * (Inputs the client itself cannot see are left to the clear errors of the steps that read
+   * them.)
+   */
+  static void checkWorkersSeeTheFiles(QuantizeOptions o, PendingOutput pending,
+      Map<String, String> inputs) throws IOException {
+    Map<String, String> visible = new LinkedHashMap<>();
+    for (Map.Entry<String, String> e : inputs.entrySet()) {
+      if (e.getValue() != null && !e.getValue().isBlank()
+          && !FileSystems.match(e.getValue(), EmptyMatchTreatment.ALLOW).metadata().isEmpty()) {
+        visible.put(e.getKey(), e.getValue());
+      }
+    }
+    String answer = pending.workFile("worker-paths.txt");
+    Pipeline p = Pipeline.create(o);
+    p.apply("ProbeWorkerPaths", ProbeWorkerPaths.of(visible, WORKER_PROBES))
+        .apply("JoinProbes", Combine.globally(new Validation.JoinLines()))
+        .apply("KeepProbes", ParDo.of(new WriteFile(answer)));
+    runAndWait(p);
+    if (!SharedFiles.exists(answer)) {
+      throw new QuantbeamException("--output=" + pending.out() + " is not shared with the"
+          + " workers: their answer to a probe job never reached this client (a worker wrote it"
+          + " to " + answer + " on a disk of its own). Give --output on a file system the workers"
+          + " and this client share (hdfs://namenode:8020/..., with --hdfsConfiguration or"
+          + " HADOOP_CONF_DIR), or a folder mounted at the same path on every host. Nothing was"
+          + " calibrated or written.");
+    }
+    String problems = explainInvisible(new String(SharedFiles.readAllBytes(answer),
+        StandardCharsets.UTF_8).lines().filter(l -> !l.isBlank()).toList());
+    if (problems != null) {
+      throw new QuantbeamException(problems);
+    }
+  }
+
+  /** The message for the probe lines that name files a worker cannot see, else null. */
+  static String explainInvisible(List<String> lines) {
+    Map<String, Set<String>> hostsByInput = new TreeMap<>();
+    for (String line : lines) {
+      String[] f = line.split("\t", 4);
+      if (f.length >= 3) {
+        hostsByInput.computeIfAbsent(f[0] + "=" + f[1], k -> new java.util.TreeSet<>())
+            .add(f[2] + (f.length > 3 ? " (" + f[3] + ")" : ""));
+      }
+    }
+    if (hostsByInput.isEmpty()) {
+      return null;
+    }
+    StringBuilder b = new StringBuilder("The workers cannot see files this client sees: ");
+    hostsByInput.forEach((input, hosts) -> b.append(input).append(" is missing on ")
+        .append(String.join(", ", hosts)).append("; "));
+    return b.append("a path on this client's disk is not on the workers' disks. Put the files on"
+        + " a file system every worker reads (hdfs://namenode:8020/..., with --hdfsConfiguration or"
+        + " HADOOP_CONF_DIR) or mount the folder at the same path on every host. Nothing was"
+        + " calibrated or written.").toString();
   }
 
   /** Beside the output folder: {@code .<output name>.pending-<random>}. */
@@ -322,8 +404,9 @@ public final class QuantizePipeline {
         report = p;
         continue;
       }
-      if (p.getFileName().toString().startsWith(RunFolders.LOCK_FILE)) {
-        continue; // the run's own lock, deleted with the pending folder
+      if (p.getFileName().toString().startsWith(RunFolders.LOCK_FILE)
+          || p.getFileName().toString().equals(WORK_DIR)) {
+        continue; // the run's own lock and work files, deleted with the pending folder
       }
       Path target = out.resolve(p.getFileName().toString());
       if (Files.isDirectory(p) && Files.exists(target)) {
@@ -369,19 +452,19 @@ public final class QuantizePipeline {
    * The cache in the output folder if it was calibrated for this model, with these settings and
    * for every tensor to calibrate now, else null (the data is compared next).
    */
-  private static CalibrationTable usableCache(QuantizeOptions o, Path out, String modelSha,
-      String tokenizer, List<String> tensors) {
-    Path file = out.resolve(Quantbeam.TABLE_FILE);
-    if (!Files.isRegularFile(file)) {
+  private static CalibrationTable usableCache(QuantizeOptions o, String out, String modelSha,
+      String tokenizer, List<String> tensors) throws IOException {
+    String file = SharedFiles.resolve(out, Quantbeam.TABLE_FILE);
+    if (!SharedFiles.exists(file)) {
       LOG.info("No calibration cache at {}: calibrating", file);
       return null;
     }
-    CalibrationTable table = CalibrationTable.read(file);
+    CalibrationTable table = WorkerFiles.readTable(file);
     if (!modelSha.equals(table.metadata().get(Quantbeam.MODEL_METADATA))) {
       LOG.info("Calibration cache {} is for another model: calibrating", file);
       return null;
     }
-    String settings = Quantbeam.calibrationSettings(OnnxModelIO.sha256(Path.of(tokenizer)),
+    String settings = Quantbeam.calibrationSettings(WorkerFiles.sha256(tokenizer),
         o.getMaxSequenceLength(), o.getBatchSize(), o.getBuckets());
     String cachedSettings = table.metadata().get(Quantbeam.SETTINGS_METADATA);
     if (!settings.equals(cachedSettings)) {
@@ -398,8 +481,9 @@ public final class QuantizePipeline {
   }
 
   /** Fingerprints the corpus (a read, no inference) and compares it with the cache's. */
-  private static boolean sameData(QuantizeOptions o, CalibrationTable cached, Path staging) {
-    Path file = staging.resolve("fingerprint.txt");
+  private static boolean sameData(QuantizeOptions o, CalibrationTable cached,
+      PendingOutput pending) {
+    String file = pending.workFile("fingerprint.txt");
     Pipeline p = Pipeline.create(o);
     p.apply("CalibrationTexts", new CalibrationTexts(o))
         .apply("FingerprintTexts", FingerprintTexts.create())
@@ -407,7 +491,8 @@ public final class QuantizePipeline {
         .apply("KeepFingerprint", ParDo.of(new WriteFile(file)));
     runReading(p, o.getCalibrationData(), ReadExamples.CALIBRATION_OPTION);
     try {
-      String now = Files.exists(file) ? Files.readString(file) : "";
+      String now = SharedFiles.exists(file)
+          ? new String(SharedFiles.readAllBytes(file), StandardCharsets.UTF_8) : "";
       boolean same = now.equals(cached.metadata().get(Quantbeam.DATA_METADATA));
       if (!same) {
         LOG.info("Calibration data changed (fingerprint {} vs cached {}): calibrating", now,
@@ -449,17 +534,25 @@ public final class QuantizePipeline {
     }
   }
 
-  /** Writes its (single) input element to a file: how small results reach the driver. */
+  /**
+   * Writes its (single) input element to a file on the output's file system, through a temporary
+   * name: how small results reach the driver, on any runner and whatever disk the worker has.
+   */
   static final class WriteFile extends DoFn<String, Void> {
     private final String path;
 
     WriteFile(Path path) {
-      this.path = path.toString();
+      this(path.toString());
+    }
+
+    /** @param path a {@link SharedFiles} spec the workers and the driver both reach */
+    WriteFile(String path) {
+      this.path = path;
     }
 
     @ProcessElement
     public void process(@Element String value) throws IOException {
-      AtomicFiles.write(Path.of(path), value.getBytes(StandardCharsets.UTF_8));
+      SharedFiles.writeAtomically(path, value.getBytes(StandardCharsets.UTF_8));
     }
   }
 
@@ -518,9 +611,9 @@ public final class QuantizePipeline {
     m.put("sizeBytes", summary.path("modelSizeBytes").asLong());
     m.putObject("source").put("path", model).put("sha256", modelSha);
     quantizeArgs(config, o).forEach(m.putArray("quantizeArgs")::add);
-    String tokenizer = Path.of(o.getTokenizer()).toAbsolutePath().normalize().toString();
+    String tokenizer = SharedFiles.normalize(o.getTokenizer(), "--tokenizer");
     r.putObject("tokenizer").put("path", tokenizer)
-        .put("sha256", OnnxModelIO.sha256(Path.of(tokenizer)));
+        .put("sha256", WorkerFiles.sha256(tokenizer));
     String fingerprint = table.metadata().get(Quantbeam.DATA_METADATA);
     long examples = reused ? DataFingerprint.parse(fingerprint).count()
         : counters.getOrDefault(Counters.EXAMPLES_OBSERVED, 0L);

@@ -35,6 +35,8 @@ import io.quantbeam.core.validate.Selection;
 import io.quantbeam.transforms.BuiltCandidate;
 import io.quantbeam.transforms.Counters;
 import io.quantbeam.transforms.QuantSettings;
+import io.quantbeam.transforms.SharedFiles;
+import io.quantbeam.transforms.WorkerFiles;
 import io.quantbeam.transforms.ReadExamples;
 import io.quantbeam.transforms.SampleExamples;
 import io.quantbeam.transforms.ShardValidationData;
@@ -91,7 +93,7 @@ final class Validation {
 
   /** Adds the validation sections to {@code report}; returns whether the selection passed. */
   static boolean run(QuantizeOptions o, QuantConfig config, String model, String tokenizer,
-      Path out, JsonNode summary, CalibrationTable table, Path staging, ObjectNode report)
+      PendingOutput out, JsonNode summary, CalibrationTable table, ObjectNode report)
       throws IOException {
     long start = System.nanoTime();
     Criterion criterion = Criterion.parse(o.getMaxAccuracyDrop());
@@ -106,14 +108,14 @@ final class Validation {
           + " --latencyRounds and --maxTopK must be >= 1, --speedTieTolerance >= 0");
     }
     ModelProto prepared = io.quantbeam.core.quant.QdqQuantizer.prepare(
-        OnnxModelIO.load(Path.of(model)));
+        WorkerFiles.loadModel(model));
     checkNodes(new GraphView(prepared.getGraph()), userSets);
     List<NodeDecision> decisions = new ArrayList<>();
     for (JsonNode d : summary.path("decisions")) {
       decisions.add(new NodeDecision(d.path("node").asText(), d.path("opType").asText(),
           d.path("quantized").asBoolean(), d.path("detail").asText()));
     }
-    Path tablePath = out.resolve(io.quantbeam.core.Quantbeam.TABLE_FILE);
+    String tablePath = out.file(io.quantbeam.core.Quantbeam.TABLE_FILE);
     ObjectMapper json = new ObjectMapper();
 
     // 1. sensitivity: one probe per quantized node, on a sample
@@ -121,9 +123,9 @@ final class Validation {
     List<String> ranking = new ArrayList<>();
     if (sweep.contains(Candidates.Kind.TOPK)) {
       Map<String, Candidate> probes = Candidates.singleNodeProbes(config, decisions);
-      Path probeDir = staging.resolve("probes");
+      String probeDir = out.workFile("probes");
       Results r = evaluate(o, model, tokenizer, tablePath, probeDir,
-          new ArrayList<>(probes.values()), staging.resolve("sens"), true);
+          new ArrayList<>(probes.values()), out.workFile("sens"), true);
       Map<String, String> opTypes = new TreeMap<>();
       decisions.forEach(d -> opTypes.put(d.node(), d.opType()));
       List<SensitivityRow> rows = new ArrayList<>();
@@ -158,8 +160,8 @@ final class Validation {
     }
     LOG.info("validating {} candidates: {}", candidates.size(),
         candidates.stream().map(Candidate::name).toList());
-    Results r = evaluate(o, model, tokenizer, tablePath, out.resolve(CANDIDATES_DIR), candidates,
-        staging.resolve("val"), false);
+    Results r = evaluate(o, model, tokenizer, tablePath, out.file(CANDIDATES_DIR), candidates,
+        out.workFile("val"), false);
     EvalAccumulator fp32Acc = r.metrics.get(ValidateCandidates.FP32);
     if (fp32Acc == null || fp32Acc.examples() == 0) {
       throw new QuantbeamException("No usable validation text in " + o.getValidationData() + ": "
@@ -178,34 +180,42 @@ final class Validation {
     Map<String, Path> timed = new LinkedHashMap<>();
     Map<String, String> sameAs = new TreeMap<>();
     Map<String, String> bySha = new TreeMap<>();
-    timed.put(ValidateCandidates.FP32, Path.of(model));
-    for (BuiltCandidate b : r.built.values()) {
-      if (b.path() == null) {
-        continue;
-      }
-      String first = bySha.putIfAbsent(b.sha256(), b.name());
-      if (first == null) {
-        timed.put(b.name(), Path.of(b.path()));
-      } else {
-        sameAs.put(b.name(), first);
-      }
-    }
+    // models on another file system are timed from copies in a temporary folder of the driver
+    Path localCopies = SharedFiles.isLocal(model) && SharedFiles.isLocal(out.pending()) ? null
+        : Files.createTempDirectory("quantbeam-latency-");
     List<EncodedBatch> singles = new ArrayList<>();
     List<EncodedBatch> batches = new ArrayList<>();
-    try (TextTokenizer tok = TextTokenizer.fromFile(Path.of(tokenizer),
-        o.getMaxSequenceLength())) {
-      List<String> texts = r.latencyTexts;
-      for (int i = 0; i < texts.size(); i += LATENCY_BATCH) {
-        batches.add(tok.encode(texts.subList(i, Math.min(texts.size(), i + LATENCY_BATCH))));
+    Map<String, LatencyBench.Latency> latency;
+    try {
+      timed.put(ValidateCandidates.FP32, local(model, localCopies, "fp32.onnx"));
+      for (BuiltCandidate b : r.built.values()) {
+        if (b.path() == null) {
+          continue;
+        }
+        String first = bySha.putIfAbsent(b.sha256(), b.name());
+        if (first == null) {
+          timed.put(b.name(), local(b.path(), localCopies, b.name() + ".onnx"));
+        } else {
+          sameAs.put(b.name(), first);
+        }
       }
-      for (String t : texts.subList(0, Math.min(LATENCY_BATCH, texts.size()))) {
-        singles.add(tok.encode(List.of(t)));
+      try (TextTokenizer tok = WorkerFiles.loadTokenizer(tokenizer, o.getMaxSequenceLength())) {
+        List<String> texts = r.latencyTexts;
+        for (int i = 0; i < texts.size(); i += LATENCY_BATCH) {
+          batches.add(tok.encode(texts.subList(i, Math.min(texts.size(), i + LATENCY_BATCH))));
+        }
+        for (String t : texts.subList(0, Math.min(LATENCY_BATCH, texts.size()))) {
+          singles.add(tok.encode(List.of(t)));
+        }
       }
+      LOG.info("latency: {} models, {} rounds, {} calls at batch 1 and {} at batch {}",
+          timed.size(), o.getLatencyRounds(), singles.size(), batches.size(), LATENCY_BATCH);
+      latency = LatencyBench.measure(timed, singles, batches, o.getIntraOpThreads(),
+          o.getLatencyRounds());
+    } catch (IOException | RuntimeException e) {
+      deleteCopies(localCopies);
+      throw e;
     }
-    LOG.info("latency: {} models, {} rounds, {} calls at batch 1 and {} at batch {}",
-        timed.size(), o.getLatencyRounds(), singles.size(), batches.size(), LATENCY_BATCH);
-    Map<String, LatencyBench.Latency> latency = LatencyBench.measure(timed, singles, batches,
-        o.getIntraOpThreads(), o.getLatencyRounds());
     sameAs.forEach((name, first) -> latency.put(name, latency.get(first)));
 
     // 4. selection: the smallest passing candidate, unless another is shown faster call by call
@@ -228,11 +238,17 @@ final class Validation {
     Selection.PairedTiming paired = (c, smallest) -> {
       LOG.info("selection: {} against {} call by call, {} calls of up to {} texts each",
           c.name(), smallest.name(), passes * batches.size(), LATENCY_BATCH);
-      return LatencyBench.paired(Path.of(r.built.get(c.name()).path()),
-          Path.of(r.built.get(smallest.name()).path()), batches, passes, Selection.CONFIDENCE);
+      // the timed copies: the same files, local even when the candidates are not
+      return LatencyBench.paired(timed.get(sameAs.getOrDefault(c.name(), c.name())),
+          timed.get(sameAs.getOrDefault(smallest.name(), smallest.name())), batches, passes,
+          Selection.CONFIDENCE);
     };
-    Selection.Choice choice = Selection.select(scored, fp32Score, criterion,
-        o.getSpeedTieTolerance(), paired);
+    Selection.Choice choice;
+    try {
+      choice = Selection.select(scored, fp32Score, criterion, o.getSpeedTieTolerance(), paired);
+    } finally {
+      deleteCopies(localCopies);
+    }
     for (Selection.Comparison c : choice.comparisons()) {
       LOG.info(String.format(Locale.ROOT, "selection: %s / %s time ratio %.3f (%.1f%% interval"
           + " %.3f to %.3f): %s", c.candidate(), c.against(), c.ratio().median(),
@@ -240,9 +256,9 @@ final class Validation {
               ? "shown faster" : "not shown faster"));
     }
     BuiltCandidate chosen = r.built.get(choice.name());
-    Path finalModel = out.resolve(io.quantbeam.core.Quantbeam.MODEL_FILE);
-    io.quantbeam.core.AtomicFiles.copy(Path.of(chosen.path()), finalModel);
-    String finalSha = OnnxModelIO.sha256(finalModel);
+    String finalModel = out.file(io.quantbeam.core.Quantbeam.MODEL_FILE);
+    SharedFiles.copy(chosen.path(), finalModel);
+    String finalSha = WorkerFiles.sha256(finalModel);
 
     // 5. report
     LatencyBench.Latency fl = latency.get(ValidateCandidates.FP32);
@@ -265,14 +281,14 @@ final class Validation {
           c.name().equals(choice.name()), b.path(), b.sha256(), b.quantizedNodes(),
           describe(c.config()), s, b.error()));
     }
-    ValidationReport vr = new ValidationReport(Path.of(model).getFileName().toString(),
+    ValidationReport vr = new ValidationReport(SharedFiles.resource(model).getFilename(),
         o.getValidationData() + " (" + fp32.examples() + " texts, " + fp32.labeled()
             + " labeled)", criterion.toString() + (fp32.labeled() > 0 ? " of accuracy"
             : fp32.agreement() != null ? " of agreement with FP32 (no labels)"
                 : " of mean output cosine vs FP32 (no labels, no logits)"),
-        new ValidationReport.Fp32(model, OnnxModelIO.sha256(Path.of(model)), fp32.accuracy(),
-            ms(fl), Files.size(Path.of(model)), fp32),
-        rows, new ValidationReport.Selected(choice.name(), finalModel.toString(), finalSha,
+        new ValidationReport.Fp32(model, WorkerFiles.sha256(model), fp32.accuracy(),
+            ms(fl), SharedFiles.metadata(model).sizeBytes(), fp32),
+        rows, new ValidationReport.Selected(choice.name(), finalModel, finalSha,
             choice.passed(), choice.reason(), choice.rule(), choice.comparisons()),
         sensitivity, tensorRows(table, config),
         new ValidationReport.Latency(o.getIntraOpThreads(), o.getLatencyRounds(), singles.size(),
@@ -304,9 +320,9 @@ final class Validation {
     report.set("sensitivity", tree.get("sensitivity"));
     report.set("tensors", tree.get("tensors"));
     ObjectNode m = (ObjectNode) report.path("model");
-    m.put("path", finalModel.toString());
+    m.put("path", finalModel);
     m.put("sha256", finalSha);
-    m.put("sizeBytes", Files.size(finalModel));
+    m.put("sizeBytes", SharedFiles.metadata(finalModel).sizeBytes());
     m.put("candidate", choice.name());
     for (Candidate c : candidates) {
       if (c.name().equals(choice.name())) {
@@ -314,7 +330,7 @@ final class Validation {
         QuantizePipeline.quantizeArgs(c.config(), o).forEach(args::add);
       }
     }
-    io.quantbeam.core.AtomicFiles.write(out.resolve(HTML_FILE),
+    SharedFiles.writeAtomically(out.file(HTML_FILE),
         HtmlReport.render(vr).getBytes(StandardCharsets.UTF_8));
     System.out.println(table(vr));
     return choice.passed();
@@ -421,18 +437,36 @@ final class Validation {
 
   // ---------------------------------------------------------------------------------------------
 
+  /**
+   * The driver times models in this process from local files: a model on another file system is
+   * copied into {@code copies} (a temporary folder of the driver) first.
+   */
+  private static Path local(String spec, Path copies, String name) throws IOException {
+    if (SharedFiles.isLocal(spec)) {
+      return SharedFiles.localPath(spec);
+    }
+    Path copy = copies.resolve(name);
+    SharedFiles.copy(spec, copy.toString());
+    return copy;
+  }
+
   /** What one validation pipeline produced. */
   private record Results(Map<String, BuiltCandidate> built, Map<String, EvalAccumulator> metrics,
       List<String> latencyTexts, Map<String, Long> counters) {}
+
+  private static void deleteCopies(Path localCopies) {
+    if (localCopies != null) {
+      QuantizePipeline.deleteQuietly(localCopies);
+    }
+  }
 
   /**
    * One pipeline: build the candidates from the table, read (and for the sensitivity sample, cut
    * down) the validation set, score FP32 and every candidate on every shard.
    */
   private static Results evaluate(QuantizeOptions o, String model, String tokenizer,
-      Path tablePath, Path modelDir, List<Candidate> candidates, Path results, boolean sample)
-      throws IOException {
-    Files.createDirectories(results);
+      String tablePath, String modelDir, List<Candidate> candidates, String results,
+      boolean sample) throws IOException {
     List<KV<String, KV<String, QuantSettings>>> specs = new ArrayList<>();
     for (Candidate c : candidates) {
       specs.add(KV.of(c.name(), KV.of(c.kind().name(), QuantSettings.of(c.config()))));
@@ -442,7 +476,7 @@ final class Validation {
         .apply("Candidates", Create.of(specs).withCoder(KvCoder.of(StringUtf8Coder.of(),
             KvCoder.of(StringUtf8Coder.of(), io.quantbeam.transforms.Coders.JavaSerialCoder.of(QuantSettings.class)))))
         .apply("BuildCandidates", io.quantbeam.transforms.BuildCandidates.of(model,
-            tablePath.toString(), modelDir.toString())
+            tablePath, modelDir)
             .withSessionPool(QuantizePipeline.sessions(o)));
     PCollectionView<List<BuiltCandidate>> view = built.apply("AsList", View.asList());
     PCollection<LabeledText> data = p.apply("ReadValidation",
@@ -461,7 +495,7 @@ final class Validation {
               .via(t -> Base64.getEncoder().encodeToString(t.getBytes(StandardCharsets.UTF_8))))
           .apply("JoinLatency", Combine.globally(new JoinLines()))
           .apply("KeepLatency", ParDo.of(new QuantizePipeline.WriteFile(
-              results.resolve("latency.txt"))));
+              SharedFiles.resolve(results, "latency.txt"))));
     }
     data.apply("Shard", ShardValidationData.of(tokenizer, o.getMaxSequenceLength(),
             LATENCY_BATCH, o.getValidationShards()).withSessionPool(QuantizePipeline.sessions(o)))
@@ -472,29 +506,29 @@ final class Validation {
                 + Base64.getEncoder().encodeToString(kv.getValue().toBytes())))
         .apply("JoinMetrics", Combine.globally(new JoinLines()))
         .apply("KeepMetrics", ParDo.of(new QuantizePipeline.WriteFile(
-            results.resolve("metrics.txt"))));
+            SharedFiles.resolve(results, "metrics.txt"))));
     built.apply("BuiltLines", MapElements.into(TypeDescriptors.strings()).via(Validation::toJson))
         .apply("JoinBuilt", Combine.globally(new JoinLines()))
         .apply("KeepBuilt", ParDo.of(new QuantizePipeline.WriteFile(
-            results.resolve("built.txt"))));
+            SharedFiles.resolve(results, "built.txt"))));
     Map<String, Long> counters = QuantizePipeline.counters(
         QuantizePipeline.runReading(p, o.getValidationData(), VALIDATION_OPTION));
 
     ObjectMapper json = new ObjectMapper();
     Map<String, BuiltCandidate> builtByName = new LinkedHashMap<>();
-    for (String line : lines(results.resolve("built.txt"))) {
+    for (String line : lines(SharedFiles.resolve(results, "built.txt"))) {
       BuiltCandidate b = json.readValue(line, BuiltCandidate.class);
       builtByName.put(b.name(), b);
     }
     Map<String, EvalAccumulator> metrics = new TreeMap<>();
-    for (String line : lines(results.resolve("metrics.txt"))) {
+    for (String line : lines(SharedFiles.resolve(results, "metrics.txt"))) {
       int tab = line.indexOf('\t');
       metrics.put(line.substring(0, tab),
           EvalAccumulator.fromBytes(Base64.getDecoder().decode(line.substring(tab + 1))));
     }
     List<String> latencyTexts = new ArrayList<>();
     if (!sample) {
-      for (String line : lines(results.resolve("latency.txt"))) {
+      for (String line : lines(SharedFiles.resolve(results, "latency.txt"))) {
         latencyTexts.add(new String(Base64.getDecoder().decode(line), StandardCharsets.UTF_8));
       }
     }
@@ -509,11 +543,11 @@ final class Validation {
     }
   }
 
-  private static List<String> lines(Path file) throws IOException {
-    if (!Files.exists(file)) {
+  private static List<String> lines(String file) throws IOException {
+    if (!SharedFiles.exists(file)) {
       return List.of();
     }
-    return Files.readAllLines(file, StandardCharsets.UTF_8).stream()
+    return new String(SharedFiles.readAllBytes(file), StandardCharsets.UTF_8).lines()
         .filter(l -> !l.isBlank()).toList();
   }
 

@@ -252,6 +252,16 @@ class FailureModesPipelineTest {
   }
 
   @Test
+  void aNegativeMaxExamplesIsRefusedUpFront() throws Exception {
+    Path data = corpus();
+    Path out = dir.resolve("out");
+    QuantbeamException e = assertThrows(QuantbeamException.class,
+        () -> QuantizePipeline.run(options(data, out, "--maxExamples=-5")));
+    assertTrue(e.getMessage().contains("--maxExamples=-5 is negative"), e.getMessage());
+    assertFalse(Files.exists(out));
+  }
+
+  @Test
   void outOfMemorySizedBatchesAreRefusedUpFront() throws Exception {
     Path data = corpus();
     Path out = dir.resolve("out");

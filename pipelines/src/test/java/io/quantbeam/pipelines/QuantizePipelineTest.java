@@ -59,6 +59,22 @@ class QuantizePipelineTest {
   }
 
   @Test
+  void filesTheWorkersCannotSeeAreNamedWithTheirOptionAndTheFix() {
+    // the lines ProbeWorkerPaths emits: option, spec, worker host, problem (one per probe copy)
+    String message = QuantizePipeline.explainInvisible(List.of(
+        "--model\t/home/me/model.onnx\thost-b\tno such file",
+        "--model\t/home/me/model.onnx\thost-b\tno such file",
+        "--calibrationData\t/home/me/corpus/*.parquet\thost-c\tno such file"));
+    assertTrue(message.contains("--model=/home/me/model.onnx is missing on host-b (no such file)"),
+        message);
+    assertTrue(message.contains("--calibrationData=/home/me/corpus/*.parquet is missing on host-c"),
+        message);
+    assertTrue(message.contains("hdfs://") && message.contains("same path on every host")
+        && message.contains("Nothing was calibrated or written"), message);
+    assertEquals(null, QuantizePipeline.explainInvisible(List.of()));
+  }
+
+  @Test
   void sameBytesAsTheOneMachineApiWhateverTheLayoutAndParallelism() throws Exception {
     List<String> texts = TestData.texts(TestData.gluePhrases(200));
     Path one = ParquetFiles.write(dir.resolve("one/data.parquet"), texts);

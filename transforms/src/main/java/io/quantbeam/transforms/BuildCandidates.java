@@ -2,13 +2,10 @@ package io.quantbeam.transforms;
 
 import ai.onnx.proto.OnnxMl.ModelProto;
 import io.quantbeam.core.QuantbeamException;
-import io.quantbeam.core.onnx.OnnxModelIO;
 import io.quantbeam.core.quant.QdqQuantizer;
 import io.quantbeam.core.runtime.ResourcePool;
 import io.quantbeam.core.stats.CalibrationTable;
 import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import org.apache.beam.sdk.transforms.DoFn;
 import org.apache.beam.sdk.transforms.PTransform;
 import org.apache.beam.sdk.transforms.ParDo;
@@ -82,7 +79,7 @@ public final class BuildCandidates
       try (ResourcePool.Lease<ModelProto> prepared = sessions.preparedModel(modelPath);
           ResourcePool.Lease<CalibrationTable> table = sessions.pool().lease(
               "calibration-table\u0000" + SessionPool.fileKey(tablePath),
-              () -> CalibrationTable.read(Path.of(tablePath)), t -> { })) {
+              () -> WorkerFiles.readTable(tablePath), t -> { })) {
         try {
           result = QdqQuantizer.quantize(prepared.get(), table.get(), settings.toConfig());
         } catch (QuantbeamException e) {
@@ -91,10 +88,10 @@ public final class BuildCandidates
           return;
         }
       }
-      Path file = Path.of(folder).resolve(name + ".onnx");
-      OnnxModelIO.save(result.model(), file);
-      out.output(new BuiltCandidate(name, kind, file.toString(), OnnxModelIO.sha256(file),
-          Files.size(file), result.quantizedNodes(), settings.excludeNodes(), null));
+      WorkerFiles.Written file = WorkerFiles.writeModel(result.model(),
+          SharedFiles.resolve(folder, name + ".onnx"));
+      out.output(new BuiltCandidate(name, kind, file.path(), file.sha256(), file.sizeBytes(),
+          result.quantizedNodes(), settings.excludeNodes(), null));
     }
   }
 }

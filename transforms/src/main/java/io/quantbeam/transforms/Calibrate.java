@@ -2,9 +2,7 @@ package io.quantbeam.transforms;
 
 import io.quantbeam.core.Quantbeam;
 import io.quantbeam.core.calib.DataFingerprint;
-import io.quantbeam.core.onnx.OnnxModelIO;
 import io.quantbeam.core.stats.CalibrationTable;
-import java.nio.file.Path;
 import java.util.List;
 import org.apache.beam.sdk.transforms.PTransform;
 import org.apache.beam.sdk.transforms.View;
@@ -73,7 +71,7 @@ public final class Calibrate extends PTransform<PCollection<String>, PCollection
         .apply("ObserveActivations", ObserveActivations.of(modelPath, tensors, intraOpThreads)
             .withSessionPool(sessions))
         .apply("MergeStatistics", MergeStatistics.withMetadata(modelSha256, fingerprint,
-            Quantbeam.calibrationSettings(OnnxModelIO.sha256(Path.of(tokenizerPath)), maxLength,
+            Quantbeam.calibrationSettings(WorkerFiles.sha256(tokenizerPath), maxLength,
                 batchSize, buckets)));
   }
 }

@@ -5,14 +5,10 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.quantbeam.core.Quantbeam;
-import io.quantbeam.core.QuantbeamException;
-import io.quantbeam.core.onnx.OnnxModelIO;
 import io.quantbeam.core.quant.NodeDecision;
 import io.quantbeam.core.quant.QdqQuantizer;
 import io.quantbeam.core.stats.CalibrationTable;
 import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import org.apache.beam.sdk.coders.StringUtf8Coder;
 import org.apache.beam.sdk.transforms.DoFn;
 import org.apache.beam.sdk.transforms.PTransform;
@@ -24,7 +20,8 @@ import org.apache.beam.sdk.values.PCollection;
  * the table ({@value Quantbeam#TABLE_FILE}) and the model ({@value Quantbeam#MODEL_FILE}), each to
  * a temporary name first and then renamed, in that order (as {@link Quantbeam#write} does). Emits
  * one JSON summary: the model's SHA-256 and size, the table's SHA-256 and tensor count, and the
- * per-node decisions. The output folder must be a local or mounted path shared with the workers.
+ * per-node decisions. The output folder is a {@link SharedFiles} spec that the workers and the
+ * client both reach (a shared file system, or the local disk when they are one machine).
  */
 public final class QuantizeFromTable
     extends PTransform<PCollection<CalibrationTable>, PCollection<String>> {
@@ -62,30 +59,26 @@ public final class QuantizeFromTable
     @ProcessElement
     public void process(@Element CalibrationTable table, OutputReceiver<String> out)
         throws IOException {
-      ModelProto prepared = QdqQuantizer.prepare(OnnxModelIO.load(Path.of(modelPath)));
+      ModelProto prepared = QdqQuantizer.prepare(WorkerFiles.loadModel(modelPath));
       QdqQuantizer.Result result = QdqQuantizer.quantize(prepared, table, settings.toConfig());
-      Path dir = Path.of(outputDir);
-      try {
-        Files.createDirectories(dir);
-      } catch (IOException e) {
-        throw new QuantbeamException("Cannot create output folder " + dir + ": " + e, e);
-      }
-      Path tableFile = dir.resolve(Quantbeam.TABLE_FILE);
-      Path modelFile = dir.resolve(Quantbeam.MODEL_FILE);
-      table.write(tableFile);
-      OnnxModelIO.save(result.model(), modelFile);
+      // the output folder is on a file system the client reads too (beside --output), never a
+      // worker's own disk; a file system without folders needs none created
+      WorkerFiles.Written tableFile = WorkerFiles.writeTable(table,
+          SharedFiles.resolve(outputDir, Quantbeam.TABLE_FILE));
+      WorkerFiles.Written modelFile = WorkerFiles.writeModel(result.model(),
+          SharedFiles.resolve(outputDir, Quantbeam.MODEL_FILE));
       out.output(summary(table, result, tableFile, modelFile));
     }
 
     private static String summary(CalibrationTable table, QdqQuantizer.Result result,
-        Path tableFile, Path modelFile) throws IOException {
+        WorkerFiles.Written tableFile, WorkerFiles.Written modelFile) throws IOException {
       ObjectMapper json = new ObjectMapper();
       ObjectNode s = json.createObjectNode();
-      s.put("modelPath", modelFile.toAbsolutePath().toString());
-      s.put("modelSha256", OnnxModelIO.sha256(modelFile));
-      s.put("modelSizeBytes", Files.size(modelFile));
-      s.put("tablePath", tableFile.toAbsolutePath().toString());
-      s.put("tableSha256", OnnxModelIO.sha256(tableFile));
+      s.put("modelPath", modelFile.path());
+      s.put("modelSha256", modelFile.sha256());
+      s.put("modelSizeBytes", modelFile.sizeBytes());
+      s.put("tablePath", tableFile.path());
+      s.put("tableSha256", tableFile.sha256());
       s.put("tensors", table.tensors().size());
       s.put("quantizedNodes", result.quantizedNodes());
       ArrayNode decisions = s.putArray("decisions");

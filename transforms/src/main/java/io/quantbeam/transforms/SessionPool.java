@@ -2,14 +2,12 @@ package io.quantbeam.transforms;
 
 import ai.onnx.proto.OnnxMl.ModelProto;
 import io.quantbeam.core.QuantbeamException;
-import io.quantbeam.core.onnx.OnnxModelIO;
 import io.quantbeam.core.quant.QdqQuantizer;
 import io.quantbeam.core.runtime.ResourcePool;
 import io.quantbeam.core.text.TextTokenizer;
+import java.io.FileNotFoundException;
 import java.io.IOException;
 import java.io.Serializable;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
 import java.util.UUID;
@@ -69,28 +67,35 @@ public record SessionPool(String name, long idleTimeoutSeconds) implements Seria
     return pool;
   }
 
-  /** This JVM's tokenizer for {@code path}, truncating at {@code maxLength} tokens. */
+  /**
+   * This JVM's tokenizer for the file {@code path} (any {@link SharedFiles} spec), truncating at
+   * {@code maxLength} tokens.
+   */
   public ResourcePool.Lease<TextTokenizer> tokenizer(String path, int maxLength) {
     return pool().lease("tokenizer\u0000" + fileKey(path) + "\u0000" + maxLength,
-        () -> TextTokenizer.fromFile(Path.of(path), maxLength));
+        () -> WorkerFiles.loadTokenizer(path, maxLength));
   }
 
   /** This JVM's copy of the float model at {@code path}, prepared for quantization. */
   public ResourcePool.Lease<ModelProto> preparedModel(String path) {
     return pool().lease("prepared-model\u0000" + fileKey(path),
-        () -> QdqQuantizer.prepare(OnnxModelIO.load(Path.of(path))), m -> { });
+        () -> QdqQuantizer.prepare(WorkerFiles.loadModel(path)), m -> { });
   }
 
   /**
-   * A file's path, size and modification time: a file rewritten in place is a new key, so a
-   * pool never hands out a session on the previous content.
+   * A file's resource id, size and modification time as its file system reports them (Beam's
+   * {@code FileSystems} metadata): a file rewritten in place is a new key, so a pool never hands
+   * out a session on the previous content.
    */
   public static String fileKey(String path) {
     try {
-      Path p = Path.of(path);
-      return path + "\u0000" + Files.size(p) + "\u0000" + Files.getLastModifiedTime(p).toMillis();
+      return SharedFiles.identity(path);
+    } catch (FileNotFoundException e) {
+      throw new QuantbeamException(path + " does not exist: check the path."
+          + WorkerFiles.VISIBILITY_HINT, e);
     } catch (IOException e) {
-      throw new QuantbeamException("Cannot read " + path + ": " + e, e);
+      throw new QuantbeamException("Cannot read " + path + ": " + e + "."
+          + WorkerFiles.VISIBILITY_HINT, e);
     }
   }
 }

@@ -1,6 +1,5 @@
 package io.quantbeam.transforms;
 
-import io.quantbeam.core.onnx.OnnxModelIO;
 import io.quantbeam.core.runtime.ResourcePool;
 import io.quantbeam.core.validate.EvalAccumulator;
 import io.quantbeam.core.validate.LabeledBatch;
@@ -9,7 +8,6 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.io.Serializable;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import org.apache.beam.sdk.coders.ByteArrayCoder;
@@ -87,7 +85,7 @@ public final class ValidateCandidates
   static ResourcePool.Lease<ModelRunner> lease(SessionPool sessions, String path, String sha,
       int threads) {
     return sessions.pool().lease("validation\u0000" + sha + "\u0000" + threads,
-        () -> new ModelRunner(Path.of(path), threads));
+        () -> WorkerFiles.openRunner(path, threads));
   }
 
   static final class ReferenceFn extends DoFn<ValidationShard, ValidationShard> {
@@ -104,7 +102,7 @@ public final class ValidateCandidates
 
     @Setup
     public void setup() {
-      sha = OnnxModelIO.sha256(Path.of(path));
+      sha = WorkerFiles.sha256(path);
     }
 
     @ProcessElement

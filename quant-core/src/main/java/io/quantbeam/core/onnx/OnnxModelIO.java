@@ -87,12 +87,41 @@ public final class OnnxModelIO {
     } catch (IOException e) {
       throw new QuantbeamException("Cannot read ONNX model file " + model.toAbsolutePath() + ": " + e, e);
     }
+    ModelProto parsed = parseChecked(bytes, model.toAbsolutePath().toString());
+    Path folder = model.toAbsolutePath().getParent();
+    if (!hasExternalData(parsed.getGraph())) {
+      return parsed;
+    }
+    ExternalReader reader = new ExternalReader(model.toAbsolutePath(), folder);
+    GraphProto graph = mapTensors(parsed.getGraph(), reader::inline);
+    return parsed.toBuilder().setGraph(graph).build();
+  }
+
+  /**
+   * Parses a model held in memory (read from a shared file system by a worker): the checks and
+   * messages of {@link #load(Path)}. A model that keeps weights as external data is refused, since
+   * its data files are found only beside a local model file.
+   *
+   * @param name where the bytes came from, for messages
+   */
+  public static ModelProto load(byte[] bytes, String name) {
+    ModelProto parsed = parseChecked(bytes, name);
+    if (hasExternalData(parsed.getGraph())) {
+      throw new QuantbeamException("ONNX model " + name + " keeps weights as external data, which"
+          + " is read only from a local folder: copy the model with its data files to a local disk,"
+          + " or export it as one file (below 2 GB)");
+    }
+    return parsed;
+  }
+
+  /** The protobuf parse and the required-field checks of a whole model file's bytes. */
+  private static ModelProto parseChecked(byte[] bytes, String name) {
     ModelProto parsed;
     try {
       parsed = ModelProto.parseFrom(bytes);
     } catch (InvalidProtocolBufferException e) {
       throw new QuantbeamException(
-          "File " + model.toAbsolutePath() + " is not a valid ONNX model (" + size + " bytes; protobuf parse failed: "
+          "File " + name + " is not a valid ONNX model (" + bytes.length + " bytes; protobuf parse failed: "
               + e.getMessage() + "). It is truncated or not an ONNX file: download or export it again", e);
     }
     List<String> missing = new ArrayList<>();
@@ -107,17 +136,11 @@ public final class OnnxModelIO {
     }
     if (!missing.isEmpty()) {
       throw new QuantbeamException(
-          "File " + model.toAbsolutePath() + " is not a valid ONNX model (" + size + " bytes): it has no "
+          "File " + name + " is not a valid ONNX model (" + bytes.length + " bytes): it has no "
               + String.join(", no ", missing)
               + ". It is truncated or not an ONNX file: download or export it again");
     }
-    Path folder = model.toAbsolutePath().getParent();
-    if (!hasExternalData(parsed.getGraph())) {
-      return parsed;
-    }
-    ExternalReader reader = new ExternalReader(model.toAbsolutePath(), folder);
-    GraphProto graph = mapTensors(parsed.getGraph(), reader::inline);
-    return parsed.toBuilder().setGraph(graph).build();
+    return parsed;
   }
 
   /**
@@ -578,6 +601,15 @@ public final class OnnxModelIO {
       throw new UncheckedIOException(e);
     }
     return out;
+  }
+
+  /** The lowercase hex SHA-256 of bytes in memory (as {@link #sha256(Path)} of a file). */
+  public static String sha256(byte[] bytes) {
+    try {
+      return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
   }
 
   /** Lower-case hex SHA-256 of a file's bytes. */

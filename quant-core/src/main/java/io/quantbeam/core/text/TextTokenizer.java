@@ -34,11 +34,11 @@ public final class TextTokenizer implements AutoCloseable {
 
   private final HuggingFaceTokenizer tokenizer;
   private final long unknownId;
-  private final Path source;
+  private final String source;
   private final int maxLength;
   private final long padId;
 
-  private TextTokenizer(HuggingFaceTokenizer tokenizer, Path source, int maxLength, long padId,
+  private TextTokenizer(HuggingFaceTokenizer tokenizer, String source, int maxLength, long padId,
       long unknownId) {
     this.unknownId = unknownId;
     this.tokenizer = tokenizer;
@@ -63,9 +63,28 @@ public final class TextTokenizer implements AutoCloseable {
       throw new QuantbeamException("Tokenizer file not found: " + tokenizerJson
           + ". Pass the model's Hugging Face tokenizer.json (a file, not a folder).");
     }
+    byte[] json;
+    try {
+      json = Files.readAllBytes(tokenizerJson);
+    } catch (IOException e) {
+      throw new QuantbeamException("Cannot read tokenizer file " + tokenizerJson + ": " + e, e);
+    }
+    return fromBytes(json, tokenizerJson.toString(), maxLength);
+  }
+
+  /**
+   * {@link #fromFile} for a {@code tokenizer.json} held in memory (read from a shared file system).
+   *
+   * @param tokenizerJson where the bytes came from, for messages
+   */
+  public static TextTokenizer fromBytes(byte[] json, String tokenizerJson, int maxLength) {
+    if (maxLength < 2) {
+      throw new QuantbeamException("maxLength must be at least 2 (room for [CLS] and [SEP]), got " + maxLength
+          + "; the usual value for BERT-family models is " + DEFAULT_MAX_LENGTH + ".");
+    }
     JsonNode root;
     try {
-      root = new ObjectMapper().readTree(tokenizerJson.toFile());
+      root = new ObjectMapper().readTree(json);
     } catch (IOException e) {
       throw new QuantbeamException("Tokenizer file " + tokenizerJson + " is not valid JSON (" + e.getMessage()
           + "). Pass the model's Hugging Face tokenizer.json.", e);
@@ -87,7 +106,7 @@ public final class TextTokenizer implements AutoCloseable {
     options.put("stride", "0");
     options.put("doLowerCase", "false"); // the file's own normalizer decides
     HuggingFaceTokenizer tok;
-    try (InputStream in = Files.newInputStream(tokenizerJson)) {
+    try (InputStream in = new java.io.ByteArrayInputStream(json)) {
       tok = HuggingFaceTokenizer.newInstance(in, options);
     } catch (IOException | RuntimeException e) {
       throw new QuantbeamException("Could not load tokenizer " + tokenizerJson + ": " + e.getMessage()
@@ -170,8 +189,8 @@ public final class TextTokenizer implements AutoCloseable {
     return padId;
   }
 
-  /** The file this tokenizer was loaded from. */
-  public Path source() {
+  /** The file this tokenizer was loaded from (a path or a file system URI). */
+  public String source() {
     return source;
   }
 

@@ -27,7 +27,16 @@ public final class ModelRunner implements AutoCloseable {
   private final int classes;
 
   public ModelRunner(Path model, int intraOpThreads) {
-    this.session = OrtSessions.open(model, intraOpThreads);
+    this(OrtSessions.open(model, intraOpThreads), model.toString());
+  }
+
+  /** A runner on a model held in memory; {@code name} says where it came from, for messages. */
+  public ModelRunner(byte[] model, String name, int intraOpThreads) {
+    this(OrtSessions.open(model, name, intraOpThreads), name);
+  }
+
+  private ModelRunner(OrtSession session, String model) {
+    this.session = session;
     try {
       Map.Entry<String, NodeInfo> first = session.getOutputInfo().entrySet().iterator().next();
       this.output = first.getKey();

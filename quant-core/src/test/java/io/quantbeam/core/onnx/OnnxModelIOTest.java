@@ -47,6 +47,29 @@ class OnnxModelIOTest {
   }
 
   @Test
+  void modelsInMemoryLoadAndRunAsFilesDoAndRefuseExternalData() throws IOException {
+    Path a = tmp.resolve("a.onnx");
+    OnnxModelIO.save(TINY, a);
+    byte[] bytes = Files.readAllBytes(a);
+    assertEquals(OnnxModelIO.load(a), OnnxModelIO.load(bytes, "hdfs://nn/a.onnx"));
+    assertEquals(OnnxModelIO.sha256(a), OnnxModelIO.sha256(bytes));
+    try (var fromFile = new io.quantbeam.core.validate.ModelRunner(a, 1);
+        var fromBytes = new io.quantbeam.core.validate.ModelRunner(bytes, "hdfs://nn/a.onnx", 1)) {
+      assertEquals(fromFile.outputName(), fromBytes.outputName());
+      assertEquals(fromFile.classes(), fromBytes.classes());
+    }
+    QuantbeamException bad = assertThrows(QuantbeamException.class,
+        () -> OnnxModelIO.load(new byte[] {1, 2, 3, 4}, "hdfs://nn/noise.onnx"));
+    assertTrue(bad.getMessage().contains("hdfs://nn/noise.onnx is not a valid ONNX model"), bad.getMessage());
+    Path ext = tmp.resolve("ext/m.onnx");
+    OnnxModelIO.save(TINY, ext, 1024);
+    QuantbeamException external = assertThrows(QuantbeamException.class,
+        () -> OnnxModelIO.load(Files.readAllBytes(ext), "s3://b/m.onnx"));
+    assertTrue(external.getMessage().contains("s3://b/m.onnx keeps weights as external data"),
+        external.getMessage());
+  }
+
+  @Test
   void overwritesAnExistingModel() throws IOException {
     Path a = tmp.resolve("m.onnx");
     Files.writeString(a, "old");

@@ -106,6 +106,23 @@ class TextTokenizerTest {
   }
 
   @Test
+  void aTokenizerFromBytesEncodesAsTheFileDoes() throws Exception {
+    try (TextTokenizer fromBytes = TextTokenizer.fromBytes(Files.readAllBytes(MiniLm.tokenizer()),
+        "hdfs://nn/tokenizer.json", TextTokenizer.DEFAULT_MAX_LENGTH)) {
+      List<String> texts = List.of("hello world", "a rather longer sentence, with punctuation!");
+      EncodedBatch a = tok.encode(texts);
+      EncodedBatch b = fromBytes.encode(texts);
+      assertArrayEquals(a.inputIds(), b.inputIds());
+      assertArrayEquals(a.attentionMask(), b.attentionMask());
+      assertArrayEquals(a.tokenTypeIds(), b.tokenTypeIds());
+      assertEquals("hdfs://nn/tokenizer.json", fromBytes.source());
+    }
+    QuantbeamException e = assertThrows(QuantbeamException.class, () -> TextTokenizer.fromBytes(
+        "{not json".getBytes(StandardCharsets.UTF_8), "hdfs://nn/t.json", 128));
+    assertTrue(e.getMessage().contains("hdfs://nn/t.json is not valid JSON"), e.getMessage());
+  }
+
+  @Test
   void missingFileIsAClearError(@TempDir Path dir) {
     Path missing = dir.resolve("no-such-tokenizer.json");
     QuantbeamException e = assertThrows(QuantbeamException.class, () -> TextTokenizer.fromFile(missing, 128));
